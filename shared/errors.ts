@@ -1,0 +1,56 @@
+/**
+ * Every refusal the hub sends carries one of these codes. Clients branch on the code; the message is
+ * for people and never contains internal details.
+ */
+export const ErrorCode = {
+  /** `hello` carried another PROTOCOL_VERSION; the message says which side is older. */
+  ProtocolMismatch: 'PROTOCOL_MISMATCH',
+  /** A pull/push/lease before a successful `hello`. */
+  NotRegistered: 'NOT_REGISTERED',
+  /** The payload does not match the event's schema (wrong types, missing fields, not binary). */
+  InvalidMessage: 'INVALID_MESSAGE',
+  /** An event name the hub does not know. */
+  UnknownEvent: 'UNKNOWN_EVENT',
+  /** Binary payload whose byte length does not match the shards or keys it names. */
+  BadLength: 'BAD_LENGTH',
+  /** A gradient containing NaN or Infinity. */
+  NonFinite: 'NON_FINITE',
+  /** A shard index outside 0..shards-1, or repeated. */
+  UnknownShard: 'UNKNOWN_SHARD',
+  /** A parameter key (tensor name) that is not in the layout, or repeated. */
+  UnknownKey: 'UNKNOWN_KEY',
+  /** Sync mode: a gradient for a round that is no longer open. */
+  StaleRound: 'STALE_ROUND',
+  /** Sync mode: a second gradient from the same worker in one round. */
+  DuplicateInRound: 'DUPLICATE_IN_ROUND',
+  /** Sync mode: the worker joined after the round opened; it takes part from the next round. */
+  NotInRound: 'NOT_IN_ROUND',
+  /** Sync mode averages whole gradients: a push must cover every shard. */
+  SyncNeedsFullGradient: 'SYNC_NEEDS_FULL_GRADIENT',
+  /** A work unit id that is not leased to this worker. */
+  UnknownUnit: 'UNKNOWN_UNIT',
+  /** An unexpected failure inside the hub; details are in the hub's log, not in the reply. */
+  Internal: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface HubErrorBody {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** An error with a code from the table, safe to send to a client as it is. */
+export class HubError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+
+  toBody(): HubErrorBody {
+    return { code: this.code, message: this.message };
+  }
+}

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import type { HubErrorBody } from './errors.js';
+import { isBinary, type Binary } from './floatCodec.js';
+import { MODEL_NAMES } from './models.js';
+
+/**
+ * The wire contract between the hub and every client (Node worker, browser worker, tests). Each
+ * inbound message is a zod schema and its type is inferred from it; the socket.io event maps below are
+ * built from those types. Bump PROTOCOL_VERSION on any incompatible change.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export const TRAINING_MODES = ['async', 'sync'] as const;
+export type TrainingMode = (typeof TRAINING_MODES)[number];
+
+const binary = z.custom<Binary>(isBinary, { message: 'expected a binary payload (ArrayBuffer or bytes)' });
+const count = z.number().int().nonnegative();
+
+export const helloSchema = z.strictObject({
+  protocolVersion: z.number().int(),
+  /** The TF.js backend the worker computes on: 'wasm', 'webgpu', 'webgl', 'cpu'. */
+  backend: z.string().min(1).max(32),
+  /** Human-readable device, e.g. the WebGPU adapter; shown on the dashboard. */
+  device: z.string().max(200).optional(),
+});
+export type HelloRequest = z.infer<typeof helloSchema>;
+
+/**
+ * Which part of the flat vector a pull or push covers: whole shards (by index), named tensors (keys,
+ * as Ray's `pull(keys)`), or, when both are absent, everything. The payload is the covered floats
+ * concatenated in the order named.
+ */
+const selection = {
+  shards: z.array(count).min(1).max(1024).optional(),
+  keys: z.array(z.string().min(1).max(200)).min(1).max(1024).optional(),
+};
+
+export const pullSchema = z.strictObject(selection);
+export type PullRequest = z.infer<typeof pullSchema>;
+
+export const pushSchema = z.strictObject({
+  ...selection,
+  /** Unique per push from one worker; used to recognise retries. */
+  pushId: z.string().min(1).max(64),
+  /** Every shard's version the gradient was computed from (as the pull returned them). */
+  versions: z.array(count).max(1024),
+  /** Sync mode: the round the gradient belongs to (from the pull). */
+  round: count.optional(),
+  /** Examples in the batch the gradient was computed on. */
+  examples: z.number().int().positive().max(1_000_000),
+  /** Mean training loss of that batch, before the update. */
+  loss: z.number(),
+  /** The gradient: float32 little-endian, the covered floats in order. */
+  gradient: binary,
+});
+export type PushRequest = z.infer<typeof pushSchema>;
+
+export const leaseSchema = z.strictObject({});
+export const completeUnitSchema = z.strictObject({ unitId: count });
+export type CompleteUnitRequest = z.infer<typeof completeUnitSchema>;
+
+export interface TensorSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+export interface ShardSpec {
+  readonly index: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** What a worker needs to know about the run; sent in reply to `hello`. */
+export interface RunConfig {
+  readonly mode: TrainingMode;
+  readonly model: (typeof MODEL_NAMES)[number];
+  readonly params: number;
+  /** The parameter layout the hub uses; a worker whose model differs must not push. */
+  readonly layout: readonly TensorSpec[];
+  readonly shards: readonly ShardSpec[];
+  readonly batchSize: number;
+  readonly optimizer: string;
+  readonly learningRate: number;
+  readonly roundTimeoutMs: number;
+}
+
+export type Reply<T> = ({ ok: true } & T) | { ok: false; error: HubErrorBody };
+
+export type HelloReply = Reply<{ workerId: string; config: RunConfig }>;
+export type PullReply = Reply<{
+  /** Every shard's version at the time of the snapshot. */
+  versions: number[];
+  globalStep: number;
+  /** Sync mode: the round a gradient computed from these weights belongs to. */
+  round?: number;
+  /** float32 little-endian: the covered floats in order. */
+  weights: Binary;
+}>;
+export type PushReply = Reply<{ globalStep: number; staleness: number }>;
+/** A work unit: training examples [start, start + count), fetched as binary from `url`. */
+export interface WorkUnit {
+  readonly unitId: number;
+  readonly start: number;
+  readonly count: number;
+  readonly epoch: number;
+  readonly url: string;
+}
+export type LeaseReply = Reply<{ unit: WorkUnit }>;
+export type CompleteUnitReply = Reply<{ epoch: number }>;
+
+export interface ClientToServerEvents {
+  hello: (request: HelloRequest, ack: (reply: HelloReply) => void) => void;
+  pull: (request: PullRequest, ack: (reply: PullReply) => void) => void;
+  push: (request: PushRequest, ack: (reply: PushReply) => void) => void;
+  'unit:lease': (request: Record<string, never>, ack: (reply: LeaseReply) => void) => void;
+  'unit:complete': (request: CompleteUnitRequest, ack: (reply: CompleteUnitReply) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  /** A refusal that could not be sent as an ack (unknown event, message without ack callback). */
+  'hub:error': (error: HubErrorBody & { event: string }) => void;
+}
+
+export const CLIENT_EVENTS = ['hello', 'pull', 'push', 'unit:lease', 'unit:complete'] as const;
+export type ClientEventName = (typeof CLIENT_EVENTS)[number];
+
+/** Path of the HTTP route that serves training examples as binary (see examplesCodec). */
+export const EXAMPLES_PATH = '/api/data/train';
