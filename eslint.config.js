@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'checkpoints', 'test-results', 'e2e/screenshots', 'bench/results.json'] },
+  {
+    ignores: ['node_modules', 'dist', 'checkpoints', 'test-results', 'e2e/screenshots', 'bench/results.json'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,350 @@
+import { ErrorCode, HubError } from '../../shared/errors.js';
+import type { TrainingMode } from '../../shared/protocol.js';
+import type { LeasedUnit, UnitPool } from '../data/UnitPool.js';
+import { RateMeter } from '../metrics/RateMeter.js';
+import type { GradientPiece } from './ShardActor.js';
+import type { ShardRef } from './ShardRef.js';
+
+export interface CoordinatorOptions {
+  readonly mode: TrainingMode;
+  readonly shards: readonly ShardRef[];
+  readonly units: UnitPool;
+  /** Sync mode: a round closes with what it has after this long. */
+  readonly roundTimeoutMs: number;
+  readonly now?: () => number;
+}
+
+export interface WorkerInfo {
+  readonly backend: string;
+  readonly device?: string;
+}
+
+/** A validated gradient, cut into per-shard pieces by the gateway. */
+export interface GradientPush {
+  readonly piecesByShard: ReadonlyMap<number, readonly GradientPiece[]>;
+  /** Every shard's version the gradient was computed from. */
+  readonly versions: readonly number[];
+  readonly round?: number;
+  readonly examples: number;
+  readonly loss: number;
+}
+
+export interface PushResult {
+  readonly globalStep: number;
+  /** Updates applied to the pushed shards since the gradient's weights were pulled (async mode). */
+  readonly staleness: number;
+}
+
+export interface WorkerStatus {
+  readonly id: string;
+  readonly backend: string;
+  readonly device?: string;
+  readonly steps: number;
+  readonly examples: number;
+  readonly examplesPerSec: number;
+  readonly connectedAt: number;
+  readonly lastSeen: number;
+}
+
+export interface CoordinatorStatus {
+  readonly mode: TrainingMode;
+  readonly globalStep: number;
+  readonly examplesSeen: number;
+  readonly pushesAccepted: number;
+  readonly epoch: number;
+  readonly trainLoss: number | null;
+  readonly examplesPerSec: number;
+  readonly round: number | null;
+  readonly workers: WorkerStatus[];
+}
+
+interface WorkerRecord {
+  readonly id: string;
+  readonly info: WorkerInfo;
+  readonly connectedAt: number;
+  lastSeen: number;
+  steps: number;
+  examples: number;
+  readonly rate: RateMeter;
+}
+
+interface Round {
+  readonly id: number;
+  /** Workers registered when the round opened: the gradients it waits for. */
+  readonly participants: Set<string>;
+  readonly received: Set<string>;
+  readonly waiting: { resolve: (result: PushResult) => void; reject: (error: Error) => void }[];
+  examples: number;
+  lossSum: number;
+  closing: boolean;
+  readonly deadline: ReturnType<typeof setTimeout>;
+}
+
+/** Smoothing of the reported training loss (exponential moving average over batches). */
+const LOSS_SMOOTHING = 0.1;
+
+/**
+ * Owns the run's global state: who is training, the global step, examples seen, work-unit leases and,
+ * in sync mode, the rounds. Async: a push is applied to the shards on arrival. Sync: each round waits
+ * for one gradient from every worker registered at its start (or for its deadline), then every shard
+ * applies the mean with the learning rate scaled by the count, and the global step advances.
+ * State changes happen synchronously inside each method; awaits only wait for shard replies.
+ */
+export class Coordinator {
+  private readonly options: CoordinatorOptions;
+  private readonly now: () => number;
+  private readonly workers = new Map<string, WorkerRecord>();
+  private readonly shardVersions: number[];
+  private readonly throughput: RateMeter;
+  private nextWorkerId = 1;
+  private globalStep = 0;
+  private examplesSeen = 0;
+  private pushesAccepted = 0;
+  private trainLoss: number | null = null;
+  private round: Round | null = null;
+  private nextRoundId = 0;
+  /** Sync mode: pulls waiting for a round their worker takes part in. */
+  private roundWaiters: { workerId: string; resolve: (round: number) => void; reject: (e: Error) => void }[] =
+    [];
+  private closed = false;
+
+  constructor(options: CoordinatorOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+    this.shardVersions = options.shards.map(() => 0);
+    this.throughput = new RateMeter(10_000, this.now);
+  }
+
+  join(info: WorkerInfo): string {
+    const id = `w${this.nextWorkerId++}`;
+    const at = this.now();
+    this.workers.set(id, {
+      id,
+      info,
+      connectedAt: at,
+      lastSeen: at,
+      steps: 0,
+      examples: 0,
+      rate: new RateMeter(10_000, this.now),
+    });
+    if (this.options.mode === 'sync') {
+      const round = this.round;
+      // A round that has no gradient yet has not really started: the newcomer takes part at once
+      // instead of idling for a whole round.
+      if (round === null) this.openRound();
+      else if (!round.closing && round.received.size === 0) round.participants.add(id);
+    }
+    return id;
+  }
+
+  leave(workerId: string): void {
+    if (!this.workers.delete(workerId)) return;
+    this.options.units.release(workerId);
+    this.roundWaiters = this.roundWaiters.filter((waiter) => {
+      if (waiter.workerId !== workerId) return true;
+      waiter.reject(new HubError(ErrorCode.NotRegistered, 'the worker left'));
+      return false;
+    });
+    const round = this.round;
+    if (round && !round.closing) {
+      round.participants.delete(workerId);
+      if (round.received.size > 0 && this.allReceived(round)) void this.closeRound(round);
+      else if (round.participants.size === 0) this.reopenEmptyRound(round);
+    }
+  }
+
+  isRegistered(workerId: string): boolean {
+    return this.workers.has(workerId);
+  }
+
+  /**
+   * Sync mode: the round this worker's next gradient belongs to. Waits while the worker is not part
+   * of the open round (it joined after the round opened, or already sent its gradient for it).
+   */
+  roundFor(workerId: string): Promise<number> {
+    this.requireWorker(workerId);
+    const round = this.round;
+    if (round && !round.closing && round.participants.has(workerId) && !round.received.has(workerId)) {
+      return Promise.resolve(round.id);
+    }
+    return new Promise((resolve, reject) => this.roundWaiters.push({ workerId, resolve, reject }));
+  }
+
+  async push(workerId: string, push: GradientPush): Promise<PushResult> {
+    const worker = this.requireWorker(workerId);
+    worker.lastSeen = this.now();
+    return this.options.mode === 'sync' ? this.pushSync(worker, push) : this.pushAsync(worker, push);
+  }
+
+  leaseUnit(workerId: string): LeasedUnit {
+    this.requireWorker(workerId);
+    return this.options.units.lease(workerId);
+  }
+
+  completeUnit(workerId: string, unitId: number): number {
+    this.requireWorker(workerId);
+    this.options.units.complete(workerId, unitId);
+    return this.options.units.epochs;
+  }
+
+  status(): CoordinatorStatus {
+    return {
+      mode: this.options.mode,
+      globalStep: this.globalStep,
+      examplesSeen: this.examplesSeen,
+      pushesAccepted: this.pushesAccepted,
+      epoch: this.options.units.epochs,
+      trainLoss: this.trainLoss,
+      examplesPerSec: this.throughput.perSecond(),
+      round: this.round?.id ?? null,
+      workers: [...this.workers.values()].map((w) => ({
+        id: w.id,
+        backend: w.info.backend,
+        device: w.info.device,
+        steps: w.steps,
+        examples: w.examples,
+        examplesPerSec: w.rate.perSecond(),
+        connectedAt: w.connectedAt,
+        lastSeen: w.lastSeen,
+      })),
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.round) clearTimeout(this.round.deadline);
+    const error = new HubError(ErrorCode.Internal, 'the hub is shutting down');
+    for (const waiter of this.roundWaiters) waiter.reject(error);
+    for (const waiter of this.round?.waiting ?? []) waiter.reject(error);
+    this.roundWaiters = [];
+    this.round = null;
+  }
+
+  private async pushAsync(worker: WorkerRecord, push: GradientPush): Promise<PushResult> {
+    let staleness = 0;
+    for (const index of push.piecesByShard.keys()) {
+      staleness = Math.max(staleness, this.shardVersions[index] - (push.versions[index] ?? 0));
+    }
+    const replies = await Promise.all(
+      [...push.piecesByShard].map(([index, pieces]) =>
+        this.options.shards[index]
+          .ask({ type: 'apply', pieces, lrScale: 1 })
+          .then((r) => [index, r] as const),
+      ),
+    );
+    for (const [index, reply] of replies) this.shardVersions[index] = reply.version;
+    this.globalStep++;
+    this.creditWorker(worker, push.examples);
+    this.recordProgress(push.examples, push.loss);
+    return { globalStep: this.globalStep, staleness };
+  }
+
+  private async pushSync(worker: WorkerRecord, push: GradientPush): Promise<PushResult> {
+    const round = this.round;
+    if (!round || round.closing || push.round !== round.id) {
+      throw new HubError(
+        ErrorCode.StaleRound,
+        `gradient for round ${push.round ?? '(none)'} refused: the open round is ${round && !round.closing ? round.id : 'none'}`,
+      );
+    }
+    if (!round.participants.has(worker.id)) {
+      throw new HubError(ErrorCode.NotInRound, `worker joined after round ${round.id} opened; pull again`);
+    }
+    if (round.received.has(worker.id)) {
+      throw new HubError(ErrorCode.DuplicateInRound, `a gradient for round ${round.id} was already received`);
+    }
+    round.received.add(worker.id);
+    round.examples += push.examples;
+    round.lossSum += push.loss;
+    const result = new Promise<PushResult>((resolve, reject) => round.waiting.push({ resolve, reject }));
+    await Promise.all(
+      [...push.piecesByShard].map(([index, pieces]) =>
+        this.options.shards[index].ask({ type: 'accumulate', round: round.id, pieces }),
+      ),
+    );
+    this.creditWorker(worker, push.examples);
+    if (this.allReceived(round)) void this.closeRound(round);
+    return result;
+  }
+
+  private allReceived(round: Round): boolean {
+    for (const id of round.participants) if (!round.received.has(id)) return false;
+    return true;
+  }
+
+  private openRound(): void {
+    if (this.closed) return;
+    const id = this.nextRoundId++;
+    const round: Round = {
+      id,
+      participants: new Set(this.workers.keys()),
+      received: new Set(),
+      waiting: [],
+      examples: 0,
+      lossSum: 0,
+      closing: false,
+      deadline: setTimeout(() => this.onDeadline(round), this.options.roundTimeoutMs),
+    };
+    this.round = round;
+    const waiters = this.roundWaiters;
+    this.roundWaiters = [];
+    for (const waiter of waiters) waiter.resolve(id);
+  }
+
+  private onDeadline(round: Round): void {
+    if (this.round !== round || round.closing) return;
+    if (round.received.size > 0) void this.closeRound(round);
+    else this.reopenEmptyRound(round);
+  }
+
+  /** A round nobody sent a gradient to: open a fresh one with whoever is registered now. */
+  private reopenEmptyRound(round: Round): void {
+    clearTimeout(round.deadline);
+    round.closing = true;
+    this.round = null;
+    if (this.workers.size > 0) this.openRound();
+  }
+
+  private async closeRound(round: Round): Promise<void> {
+    round.closing = true;
+    clearTimeout(round.deadline);
+    try {
+      const replies = await Promise.all(
+        this.options.shards.map((shard) => shard.ask({ type: 'applyRound', round: round.id })),
+      );
+      replies.forEach((reply, index) => (this.shardVersions[index] = reply.version));
+      this.globalStep++;
+      this.recordProgress(round.examples, round.lossSum / round.received.size);
+      const result: PushResult = { globalStep: this.globalStep, staleness: 0 };
+      for (const waiter of round.waiting) waiter.resolve(result);
+    } catch (error) {
+      for (const waiter of round.waiting) waiter.reject(error as Error);
+    }
+    if (this.round === round) {
+      this.round = null;
+      if (this.workers.size > 0) this.openRound();
+    }
+  }
+
+  /** A gradient of `examples` examples from this worker was accepted. */
+  private creditWorker(worker: WorkerRecord, examples: number): void {
+    this.pushesAccepted++;
+    worker.steps++;
+    worker.examples += examples;
+    worker.rate.record(examples);
+  }
+
+  /** An update computed from `examples` examples was applied to the weights. */
+  private recordProgress(examples: number, loss: number): void {
+    this.examplesSeen += examples;
+    this.throughput.record(examples);
+    this.trainLoss =
+      this.trainLoss === null ? loss : this.trainLoss + LOSS_SMOOTHING * (loss - this.trainLoss);
+  }
+
+  private requireWorker(workerId: string): WorkerRecord {
+    const worker = this.workers.get(workerId);
+    if (!worker) throw new HubError(ErrorCode.NotRegistered, 'send hello first');
+    return worker;
+  }
+}

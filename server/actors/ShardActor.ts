@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { assertNever } from '../../shared/assertNever.js';
+import type { UpdateRule, OptimizerState } from '../optimizers/updateRules.js';
+
+/** Part of a gradient: `values` for the flat-vector floats [offset, offset + values.length). */
+export interface GradientPiece {
+  readonly offset: number;
+  readonly values: Float32Array;
+}
+
+export type ShardMessage =
+  | { readonly type: 'pull' }
+  /** Async mode: apply now, learning rate x lrScale. */
+  | { readonly type: 'apply'; readonly pieces: readonly GradientPiece[]; readonly lrScale: number }
+  /** Sync mode: add a worker's gradient to the round's sum. */
+  | { readonly type: 'accumulate'; readonly round: number; readonly pieces: readonly GradientPiece[] }
+  /** Sync mode: apply the mean of the round's gradients with the learning rate x their count. */
+  | { readonly type: 'applyRound'; readonly round: number }
+  | { readonly type: 'status' };
+
+export interface ShardStatus {
+  readonly index: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly version: number;
+  /** sha1 of the shard's current float32 bytes, hex. */
+  readonly checksum: string;
+}
+
+export interface ShardReplies {
+  /** `weights` is an immutable snapshot of `version`: never written after it is handed out. */
+  pull: { readonly version: number; readonly weights: Float32Array };
+  apply: { readonly version: number };
+  accumulate: { readonly round: number; readonly count: number };
+  applyRound: { readonly version: number; readonly count: number };
+  status: ShardStatus;
+}
+
+export type ShardReply<M extends ShardMessage> = ShardReplies[M['type']];
+
+export interface ShardActorOptions {
+  readonly index: number;
+  /** First float of the flat vector this shard owns. */
+  readonly offset: number;
+  /** The shard's initial weights; its length is the shard's length. Copied. */
+  readonly initialWeights: Float32Array;
+  readonly rule: UpdateRule;
+  readonly learningRate: number;
+}
+
+/**
+ * One parameter-server shard: owns a contiguous range of the flat weight vector, its optimizer state
+ * and a version counter (+1 per applied update). Messages are handled one at a time and to completion
+ * (`receive` is synchronous), so the actor needs no locks. It knows nothing of sockets.
+ */
+export class ShardActor {
+  readonly index: number;
+  readonly offset: number;
+  readonly length: number;
+  private readonly weights: Float32Array;
+  private readonly rule: UpdateRule;
+  private readonly optimizerState: OptimizerState;
+  private readonly learningRate: number;
+  private version = 0;
+  /** Copy of `weights` at `snapshotVersion`, shared by every pull of that version. */
+  private snapshot: Float32Array | null = null;
+  private snapshotVersion = -1;
+  private checksum: { version: number; hex: string } | null = null;
+  private round: { id: number; sum: Float32Array; count: number } | null = null;
+
+  constructor(options: ShardActorOptions) {
+    this.index = options.index;
+    this.offset = options.offset;
+    this.length = options.initialWeights.length;
+    this.weights = Float32Array.from(options.initialWeights);
+    this.rule = options.rule;
+    this.optimizerState = options.rule.createState(this.length);
+    this.learningRate = options.learningRate;
+  }
+
+  receive<M extends ShardMessage>(message: M): ShardReply<M>;
+  receive(message: ShardMessage): ShardReplies[keyof ShardReplies] {
+    switch (message.type) {
+      case 'pull':
+        return { version: this.version, weights: this.currentSnapshot() };
+      case 'apply': {
+        // One message is one update, however many pieces it has: every piece is applied at the same
+        // optimizer step (Adam's bias correction), and the step advances once.
+        const step = this.optimizerState.step;
+        for (const piece of message.pieces) {
+          this.optimizerState.step = step;
+          this.rule.apply(
+            this.weights,
+            piece.values,
+            this.optimizerState,
+            this.learningRate * message.lrScale,
+            this.localOffset(piece),
+          );
+        }
+        this.optimizerState.step = step + 1;
+        this.version++;
+        return { version: this.version };
+      }
+      case 'accumulate':
+        return this.accumulate(message.round, message.pieces);
+      case 'applyRound':
+        return this.applyRound(message.round);
+      case 'status':
+        return this.status();
+      default:
+        return assertNever(message);
+    }
+  }
+
+  private accumulate(round: number, pieces: readonly GradientPiece[]): ShardReplies['accumulate'] {
+    if (this.round === null || this.round.id !== round) {
+      this.round = { id: round, sum: this.round?.sum ?? new Float32Array(this.length), count: 0 };
+      this.round.sum.fill(0);
+    }
+    const sum = this.round.sum;
+    for (const piece of pieces) {
+      const start = this.localOffset(piece);
+      const values = piece.values;
+      for (let i = 0; i < values.length; i++) sum[start + i] += values[i];
+    }
+    this.round.count++;
+    return { round, count: this.round.count };
+  }
+
+  private applyRound(round: number): ShardReplies['applyRound'] {
+    const pending = this.round;
+    if (pending === null || pending.id !== round || pending.count === 0) {
+      return { version: this.version, count: 0 };
+    }
+    const { sum, count } = pending;
+    // The mean gradient, applied with the learning rate scaled by the number of gradients averaged
+    // (the linear scaling rule of SyncReplicasOptimizer setups).
+    const inverse = 1 / count;
+    for (let i = 0; i < sum.length; i++) sum[i] *= inverse;
+    this.rule.apply(this.weights, sum, this.optimizerState, this.learningRate * count, 0);
+    pending.count = 0;
+    this.version++;
+    return { version: this.version, count };
+  }
+
+  private status(): ShardStatus {
+    if (this.checksum?.version !== this.version) {
+      const bytes = new Uint8Array(this.weights.buffer, this.weights.byteOffset, this.weights.byteLength);
+      this.checksum = { version: this.version, hex: createHash('sha1').update(bytes).digest('hex') };
+    }
+    return {
+      index: this.index,
+      offset: this.offset,
+      length: this.length,
+      version: this.version,
+      checksum: this.checksum.hex,
+    };
+  }
+
+  /**
+   * A consistent snapshot of one version: socket.io may write a reply to the wire after later updates
+   * have run, so a pull never hands out the live array. One copy per version, shared by all pulls.
+   */
+  private currentSnapshot(): Float32Array {
+    if (this.snapshot === null || this.snapshotVersion !== this.version) {
+      this.snapshot = Float32Array.from(this.weights);
+      this.snapshotVersion = this.version;
+    }
+    return this.snapshot;
+  }
+
+  private localOffset(piece: GradientPiece): number {
+    const start = piece.offset - this.offset;
+    if (start < 0 || start + piece.values.length > this.length) {
+      throw new RangeError(
+        `piece [${piece.offset}, +${piece.values.length}) is outside shard ${this.index} [${this.offset}, +${this.length})`,
+      );
+    }
+    return start;
+  }
+}

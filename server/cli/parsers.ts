@@ -1,0 +1,34 @@
+import { InvalidArgumentError } from 'commander';
+
+/** commander argument parsers that reject bad values with a message naming the accepted range. */
+export function integerIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got "${value}".`);
+    }
+    return n;
+  };
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`expected a positive number, got "${value}".`);
+  }
+  return n;
+}
+
+export function secondsToMs(value: string): number {
+  return Math.round(positiveNumber(value) * 1000);
+}
+
+export function httpUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return value.replace(/\/+$/, '');
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidArgumentError(`expected an http(s) URL such as http://127.0.0.1:8080, got "${value}".`);
+}

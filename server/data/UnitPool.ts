@@ -1,0 +1,117 @@
+import { HubError, ErrorCode } from '../../shared/errors.js';
+
+/** A range of training examples handed to one worker: [start, start + count). */
+export interface LeasedUnit {
+  readonly unitId: number;
+  readonly start: number;
+  readonly count: number;
+  readonly epoch: number;
+}
+
+export interface UnitPoolOptions {
+  readonly totalExamples: number;
+  readonly unitSize: number;
+  /** Seeds the per-epoch shuffle of unit order, so runs are repeatable. */
+  readonly seed?: number;
+}
+
+/**
+ * Hands the training set out as work units. Each epoch's units are shuffled into the pool; a worker
+ * leases one, trains on it and completes it. Units of a worker that leaves go back to the front of
+ * the pool, so no example of an epoch is skipped. Epochs are counted from completed units.
+ */
+export class UnitPool {
+  readonly unitsPerEpoch: number;
+  private readonly options: UnitPoolOptions;
+  private readonly pool: LeasedUnit[] = [];
+  private readonly leases = new Map<number, { unit: LeasedUnit; holder: string }>();
+  private nextEpoch = 0;
+  private completed = 0;
+  private random: () => number;
+
+  constructor(options: UnitPoolOptions) {
+    if (!(options.unitSize >= 1) || !(options.totalExamples >= 1)) throw new Error('empty unit pool');
+    this.options = options;
+    this.unitsPerEpoch = Math.ceil(options.totalExamples / options.unitSize);
+    this.random = mulberry32(options.seed ?? 1);
+  }
+
+  /** Epochs completed, fractional: 1.5 means one and a half passes over the training set. */
+  get epochs(): number {
+    return this.completed / this.unitsPerEpoch;
+  }
+
+  get completedUnits(): number {
+    return this.completed;
+  }
+
+  get leasedCount(): number {
+    return this.leases.size;
+  }
+
+  get pooledCount(): number {
+    return this.pool.length;
+  }
+
+  lease(holder: string): LeasedUnit {
+    if (this.pool.length === 0) this.refill();
+    const unit = this.pool.shift() as LeasedUnit;
+    this.leases.set(unit.unitId, { unit, holder });
+    return unit;
+  }
+
+  complete(holder: string, unitId: number): void {
+    const lease = this.leases.get(unitId);
+    if (!lease || lease.holder !== holder) {
+      throw new HubError(ErrorCode.UnknownUnit, `work unit ${unitId} is not leased to this worker`);
+    }
+    this.leases.delete(unitId);
+    this.completed++;
+  }
+
+  /** Returns every unit leased to `holder` to the front of the pool; how many were returned. */
+  release(holder: string): number {
+    const returned: LeasedUnit[] = [];
+    for (const [unitId, lease] of this.leases) {
+      if (lease.holder === holder) {
+        this.leases.delete(unitId);
+        returned.push(lease.unit);
+      }
+    }
+    this.pool.unshift(...returned);
+    return returned.length;
+  }
+
+  private refill(): void {
+    const epoch = this.nextEpoch++;
+    const { totalExamples, unitSize } = this.options;
+    const units: LeasedUnit[] = [];
+    for (let i = 0; i < this.unitsPerEpoch; i++) {
+      const start = i * unitSize;
+      units.push({
+        unitId: epoch * this.unitsPerEpoch + i,
+        start,
+        count: Math.min(unitSize, totalExamples - start),
+        epoch,
+      });
+    }
+    // Fisher-Yates with the seeded generator.
+    for (let i = units.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [units[i], units[j]] = [units[j], units[i]];
+    }
+    this.pool.push(...units);
+  }
+}
+
+/** A small seeded PRNG (uniform in [0, 1)). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,79 @@
+import type { EvaluationResult } from './messages.js';
+
+export interface EvaluatedWeights {
+  readonly weights: Float32Array;
+  readonly globalStep: number;
+  readonly examplesSeen: number;
+}
+
+export interface Evaluation extends EvaluationResult {
+  readonly globalStep: number;
+  readonly examplesSeen: number;
+  readonly at: number;
+}
+
+export interface PeriodicEvaluationOptions {
+  readonly intervalMs: number;
+  /** A consistent snapshot of the current weights, with the step and examples they stand for. */
+  readonly snapshot: () => Promise<EvaluatedWeights>;
+  readonly evaluate: (weights: Float32Array) => Promise<EvaluationResult>;
+  readonly onError: (error: unknown) => void;
+}
+
+/**
+ * Measures test accuracy every `intervalMs` while the weights change (an idle hub does no work), one
+ * evaluation at a time. The evaluation itself runs off the event loop (see Evaluator).
+ */
+export class PeriodicEvaluation {
+  private latestResult: Evaluation | null = null;
+  private running: Promise<Evaluation> | null = null;
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(private readonly options: PeriodicEvaluationOptions) {
+    this.timer = setInterval(() => this.tick(), options.intervalMs);
+    this.timer.unref();
+  }
+
+  get latest(): Evaluation | null {
+    return this.latestResult;
+  }
+
+  /** Evaluates the current weights now (after any evaluation already running). */
+  async evaluateNow(): Promise<Evaluation> {
+    if (this.running) await this.running.catch(() => undefined);
+    return this.run();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    this.run().catch(this.options.onError);
+  }
+
+  private run(): Promise<Evaluation> {
+    const job = (async () => {
+      const snapshot = await this.options.snapshot();
+      if (this.latestResult && this.latestResult.globalStep === snapshot.globalStep) return this.latestResult;
+      const result = await this.options.evaluate(snapshot.weights);
+      const evaluation: Evaluation = {
+        ...result,
+        globalStep: snapshot.globalStep,
+        examplesSeen: snapshot.examplesSeen,
+        at: Date.now(),
+      };
+      if (!this.latestResult || evaluation.globalStep >= this.latestResult.globalStep) {
+        this.latestResult = evaluation;
+      }
+      return evaluation;
+    })();
+    this.running = job;
+    const clear = () => {
+      if (this.running === job) this.running = null;
+    };
+    job.then(clear, clear);
+    return job;
+  }
+}

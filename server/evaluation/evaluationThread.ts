@@ -1,0 +1,110 @@
+/**
+ * The evaluation thread (worker_threads): loads the MNIST test set, builds the model on TF.js wasm and
+ * answers `evaluate` requests one at a time, so the hub's event loop never waits for a forward pass.
+ * Started by Evaluator through evaluationThreadEntry.mjs.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+
+import { layoutOfModel, type ParameterLayout } from '../../shared/layout.js';
+import { buildModel } from '../../shared/models.js';
+import { examplesToTensors } from '../../shared/examplesTensors.js';
+import { loadMnistSplit } from '../data/mnist.js';
+import { initNodeTf } from '../tf/initNodeTf.js';
+import type { EvaluateRequest, EvaluationResult, EvaluationThreadData, ThreadMessage } from './messages.js';
+
+interface Batch {
+  readonly xs: tf.Tensor4D;
+  readonly ys: tf.Tensor2D;
+  readonly count: number;
+}
+
+function send(message: ThreadMessage): void {
+  parentPort?.postMessage(message);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** Writes the flat vector into the model's trainable weights, slot by slot, in layout order. */
+function assignWeights(model: tf.LayersModel, layout: ParameterLayout, weights: Float32Array): void {
+  if (weights.length !== layout.totalLength) {
+    throw new Error(`weights hold ${weights.length} floats, the model has ${layout.totalLength}`);
+  }
+  tf.tidy(() => {
+    model.trainableWeights.forEach((variable, i) => {
+      const slot = layout.tensors[i];
+      // assign() shares the new tensor's data, so disposing the temporary at the end of tidy is safe.
+      variable.write(
+        tf.tensor(weights.subarray(slot.offset, slot.offset + slot.length), [...slot.shape], 'float32'),
+      );
+    });
+  });
+}
+
+async function evaluateBatches(model: tf.LayersModel, batches: readonly Batch[]): Promise<EvaluationResult> {
+  let lossSum = 0;
+  let correct = 0;
+  let examples = 0;
+  for (const batch of batches) {
+    const [loss, hits] = tf.tidy(() => {
+      const probs = model.predict(batch.xs) as tf.Tensor2D;
+      // The same function tf.layers uses for the 'categoricalCrossentropy' loss (normalise, clip, -log).
+      const perExample = tf.metrics.categoricalCrossentropy(batch.ys, probs);
+      const match = tf.equal(tf.argMax(probs, -1), tf.argMax(batch.ys, -1));
+      return [tf.sum(perExample), tf.sum(tf.cast(match, 'float32'))];
+    });
+    const [lossData, hitsData] = await Promise.all([loss.data(), hits.data()]);
+    tf.dispose([loss, hits]);
+    lossSum += lossData[0];
+    correct += hitsData[0];
+    examples += batch.count;
+  }
+  return { accuracy: correct / examples, loss: lossSum / examples, examples };
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('evaluationThread must run inside a worker_threads Worker');
+  const options = workerData as EvaluationThreadData;
+
+  let model: tf.LayersModel;
+  let layout: ParameterLayout;
+  let batches: Batch[];
+  let backend: string;
+  try {
+    backend = await initNodeTf('wasm');
+    const test = await loadMnistSplit('test', { dir: options.dataDir });
+    if (!Number.isInteger(options.testSubset) || options.testSubset < 1 || options.testSubset > test.count) {
+      throw new RangeError(`testSubset must be an integer in 1..${test.count}, got ${options.testSubset}`);
+    }
+    model = buildModel(options.model);
+    layout = layoutOfModel(model);
+    // Tensors for the whole subset are built once (~3 MB per 1,000 examples) and reused by every call.
+    batches = [];
+    for (let start = 0; start < options.testSubset; start += options.batchSize) {
+      const count = Math.min(options.batchSize, options.testSubset - start);
+      batches.push({ ...examplesToTensors(test, start, count), count });
+    }
+  } catch (err) {
+    send({ type: 'failed', message: messageOf(err) });
+    return;
+  }
+
+  // One evaluation at a time: requests that arrive during one wait their turn, in order.
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (request: EvaluateRequest) => {
+    queue = queue.then(async () => {
+      try {
+        assignWeights(model, layout, request.weights);
+        send({ type: 'result', id: request.id, result: await evaluateBatches(model, batches) });
+      } catch (err) {
+        send({ type: 'error', id: request.id, message: messageOf(err) });
+      }
+    });
+  });
+  send({ type: 'ready', parameterCount: layout.totalLength, examples: options.testSubset, backend });
+}
+
+void main();

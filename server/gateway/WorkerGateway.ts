@@ -1,0 +1,184 @@
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import { ErrorCode, HubError, type HubErrorBody } from '../../shared/errors.js';
+import { bytesToFloats, firstNonFinite, floatsToBytes } from '../../shared/floatCodec.js';
+import type { ParameterLayout, ShardRange } from '../../shared/layout.js';
+import {
+  CLIENT_EVENTS,
+  EXAMPLES_PATH,
+  PROTOCOL_VERSION,
+  completeUnitSchema,
+  helloSchema,
+  leaseSchema,
+  pullSchema,
+  pushSchema,
+  type ClientToServerEvents,
+  type RunConfig,
+  type ServerToClientEvents,
+} from '../../shared/protocol.js';
+import type { Coordinator } from '../actors/Coordinator.js';
+import type { ShardRef } from '../actors/ShardRef.js';
+import { gatherFromShards, resolveSelection, splitByShard } from './selection.js';
+
+export interface WorkerGatewayDeps {
+  readonly coordinator: Coordinator;
+  readonly shards: readonly ShardRef[];
+  readonly shardRanges: readonly ShardRange[];
+  readonly layout: ParameterLayout;
+  readonly config: RunConfig;
+  /** Internal errors are logged here and never sent to clients. */
+  readonly logError: (message: string, error: unknown) => void;
+}
+
+type HubServer = Server<ClientToServerEvents, ServerToClientEvents>;
+type HubSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+type Handler<S extends z.ZodType> = (
+  request: z.infer<S>,
+  workerId: string | undefined,
+) => Promise<object> | object;
+
+/**
+ * Turns socket messages into coordinator and shard messages and back. Every inbound message passes,
+ * in this order: schema -> semantic checks (registration, shards/keys, byte length, finite values)
+ * -> dispatch. A refusal is a named error in the ack (or a `hub:error` event when there is no ack);
+ * the socket stays open and nothing reaches the actors.
+ */
+export function attachWorkerGateway(io: HubServer, deps: WorkerGatewayDeps): void {
+  io.on('connection', (socket) => new WorkerSession(socket, deps));
+}
+
+class WorkerSession {
+  private workerId: string | undefined;
+
+  constructor(
+    private readonly socket: HubSocket,
+    private readonly deps: WorkerGatewayDeps,
+  ) {
+    this.on('hello', helloSchema, (request) => this.hello(request));
+    this.on('pull', pullSchema, (request, id) => this.pull(request, this.registered(id)));
+    this.on('push', pushSchema, (request, id) => this.push(request, this.registered(id)));
+    this.on('unit:lease', leaseSchema, (_request, id) => this.lease(this.registered(id)));
+    this.on('unit:complete', completeUnitSchema, (request, id) => ({
+      epoch: deps.coordinator.completeUnit(this.registered(id), request.unitId),
+    }));
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if ((CLIENT_EVENTS as readonly string[]).includes(event)) return;
+      this.refuse(event, args.at(-1), { code: ErrorCode.UnknownEvent, message: `unknown event "${event}"` });
+    });
+    socket.on('disconnect', () => {
+      if (this.workerId) deps.coordinator.leave(this.workerId);
+      this.workerId = undefined;
+    });
+  }
+
+  private hello(request: z.infer<typeof helloSchema>): object {
+    if (request.protocolVersion !== PROTOCOL_VERSION) {
+      const older = request.protocolVersion < PROTOCOL_VERSION ? 'client' : 'hub';
+      throw new HubError(
+        ErrorCode.ProtocolMismatch,
+        `protocol ${request.protocolVersion} does not match the hub's ${PROTOCOL_VERSION}: the ${older} is too old; reload the page or update it`,
+      );
+    }
+    if (this.workerId) this.deps.coordinator.leave(this.workerId);
+    this.workerId = this.deps.coordinator.join({ backend: request.backend, device: request.device });
+    return { workerId: this.workerId, config: this.deps.config };
+  }
+
+  private async pull(request: z.infer<typeof pullSchema>, workerId: string): Promise<object> {
+    const { coordinator, layout, shards, shardRanges, config } = this.deps;
+    const selection = resolveSelection(request, layout, shardRanges);
+    const round = config.mode === 'sync' ? await coordinator.roundFor(workerId) : undefined;
+    const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
+    const weights = gatherFromShards(
+      selection,
+      snapshots.map((s) => s.weights),
+      shardRanges,
+    );
+    return {
+      versions: snapshots.map((s) => s.version),
+      globalStep: coordinator.status().globalStep,
+      round,
+      weights: floatsToBytes(weights),
+    };
+  }
+
+  private async push(request: z.infer<typeof pushSchema>, workerId: string): Promise<object> {
+    const { coordinator, layout, shardRanges, config } = this.deps;
+    const selection = resolveSelection(request, layout, shardRanges);
+    const expectedBytes = selection.totalLength * 4;
+    if (request.gradient.byteLength !== expectedBytes) {
+      throw new HubError(
+        ErrorCode.BadLength,
+        `gradient has ${request.gradient.byteLength} bytes; the selection needs ${expectedBytes} (float32)`,
+      );
+    }
+    if (request.versions.length !== shardRanges.length) {
+      throw new HubError(
+        ErrorCode.InvalidMessage,
+        `versions has ${request.versions.length} entries; the hub has ${shardRanges.length} shards`,
+      );
+    }
+    if (config.mode === 'sync' && !selection.coversAll) {
+      throw new HubError(
+        ErrorCode.SyncNeedsFullGradient,
+        'sync mode averages whole gradients: push every shard',
+      );
+    }
+    const gradient = bytesToFloats(request.gradient);
+    const bad = firstNonFinite(gradient);
+    if (bad >= 0) throw new HubError(ErrorCode.NonFinite, `gradient value ${bad} is ${gradient[bad]}`);
+    return coordinator.push(workerId, {
+      piecesByShard: splitByShard(selection, gradient, shardRanges),
+      versions: request.versions,
+      round: request.round,
+      examples: request.examples,
+      loss: request.loss,
+    });
+  }
+
+  private lease(workerId: string): object {
+    const unit = this.deps.coordinator.leaseUnit(workerId);
+    return { unit: { ...unit, url: `${EXAMPLES_PATH}?start=${unit.start}&count=${unit.count}` } };
+  }
+
+  private registered(workerId: string | undefined): string {
+    if (!workerId || !this.deps.coordinator.isRegistered(workerId)) {
+      throw new HubError(ErrorCode.NotRegistered, 'send hello first');
+    }
+    return workerId;
+  }
+
+  /** Registers a handler that validates, dispatches and always answers (ack or `hub:error`). */
+  private on<S extends z.ZodType>(event: string, schema: S, handler: Handler<S>): void {
+    (this.socket as Socket).on(event, async (...args: unknown[]) => {
+      const ack = args.at(-1);
+      const payload = typeof ack === 'function' ? args.slice(0, -1) : args;
+      try {
+        if (payload.length !== 1) throw new HubError(ErrorCode.InvalidMessage, `${event} takes one payload`);
+        const parsed = schema.safeParse(payload[0]);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new HubError(
+            ErrorCode.InvalidMessage,
+            `${event}: ${issue.path.join('.') || 'payload'}: ${issue.message}`,
+          );
+        }
+        const reply = await handler(parsed.data, this.workerId);
+        if (typeof ack === 'function') ack({ ok: true, ...reply });
+      } catch (error) {
+        this.refuse(event, ack, this.sanitise(error));
+      }
+    });
+  }
+
+  private refuse(event: string, ack: unknown, error: HubErrorBody): void {
+    if (typeof ack === 'function') ack({ ok: false, error });
+    else this.socket.emit('hub:error', { ...error, event });
+  }
+
+  private sanitise(error: unknown): HubErrorBody {
+    if (error instanceof HubError) return error.toBody();
+    this.deps.logError(`unexpected error for worker ${this.workerId ?? '(unregistered)'}`, error);
+    return { code: ErrorCode.Internal, message: 'internal error in the hub' };
+  }
+}

@@ -1,0 +1,86 @@
+import { afterEach, expect, it } from 'vitest';
+import type { HubClient } from '../../shared/HubClient.js';
+import type { RunningHub } from '../startHub.js';
+import { connectClient, startTestHub, testGradient } from '../testing/testHub.js';
+
+let hub: RunningHub;
+let clients: HubClient[] = [];
+
+afterEach(async () => {
+  clients.forEach((c) => c.close());
+  clients = [];
+  await hub?.close();
+});
+
+it('one sync round moves the weights by exactly lr x N x mean(gradients) under sgd', async () => {
+  const lr = 0.01;
+  const workers = 3;
+  hub = await startTestHub({ mode: 'sync', shards: 3, optimizer: 'sgd', learningRate: lr });
+  for (let i = 0; i < workers; i++) clients.push(await connectClient(hub));
+  const before = await hub.hub.weights();
+  const pulls = await Promise.all(clients.map((c) => c.pull()));
+  const round = pulls[0].round;
+  expect(round).toBeDefined();
+  pulls.forEach((p) => expect(p.round).toBe(round));
+
+  const gradients = clients.map((_, i) => testGradient(before.length, 1000 + i));
+  const replies = await Promise.all(
+    clients.map((c, i) =>
+      c.push({ gradient: gradients[i], versions: pulls[i].versions, round, examples: 64, loss: 1 }),
+    ),
+  );
+  // Every worker's ack arrives after the round is applied, with the same new global step.
+  replies.forEach((r) => expect(r.globalStep).toBe(1));
+
+  const after = await hub.hub.weights();
+  let worst = 0;
+  for (let i = 0; i < before.length; i++) {
+    const mean = (gradients[0][i] + gradients[1][i] + gradients[2][i]) / workers;
+    const expected = before[i] - lr * workers * mean;
+    worst = Math.max(worst, Math.abs(after[i] - expected));
+  }
+  // float32 arithmetic on values of magnitude ~1: a few ulps.
+  expect(worst).toBeLessThan(1e-6);
+  const status = await hub.hub.status();
+  expect(status.globalStep).toBe(1);
+  expect(status.examplesSeen).toBe(64 * workers);
+  expect(status.shards.every((s) => s.version === 1)).toBe(true);
+});
+
+it('a gradient for a closed round is refused with STALE_ROUND and changes nothing', async () => {
+  hub = await startTestHub({ mode: 'sync', shards: 2, optimizer: 'sgd', learningRate: 0.1 });
+  const client = await connectClient(hub);
+  clients.push(client);
+  const pulled = await client.pull();
+  const gradient = testGradient(pulled.weights.length, 7);
+  await client.push({ gradient, versions: pulled.versions, round: pulled.round, examples: 8, loss: 1 });
+  const weights = await hub.hub.weights();
+  await expect(
+    client.push({ gradient, versions: pulled.versions, round: pulled.round, examples: 8, loss: 1 }),
+  ).rejects.toMatchObject({ code: 'STALE_ROUND' });
+  expect(await hub.hub.weights()).toEqual(weights);
+});
+
+it('a round waiting for a worker that vanished closes at its deadline with the gradients it has', async () => {
+  hub = await startTestHub({
+    mode: 'sync',
+    shards: 2,
+    optimizer: 'sgd',
+    learningRate: 0.1,
+    roundTimeoutMs: 1500,
+  });
+  const [a, b] = [await connectClient(hub), await connectClient(hub)];
+  clients.push(a, b);
+  const pulled = await a.pull();
+  await b.pull();
+  // b never pushes (it stalls without disconnecting); the round closes at its deadline.
+  const reply = await a.push({
+    gradient: testGradient(pulled.weights.length, 3),
+    versions: pulled.versions,
+    round: pulled.round,
+    examples: 8,
+    loss: 1,
+  });
+  expect(reply.globalStep).toBe(1);
+  expect((await hub.hub.status()).examplesSeen).toBe(8);
+});

@@ -1,0 +1,39 @@
+import { DEFAULT_MODEL, type ModelName } from '../shared/models.js';
+import type { TrainingMode } from '../shared/protocol.js';
+import type { OptimizerName } from './optimizers/updateRules.js';
+
+/** Everything that configures a run. The CLI (main.ts) fills it from flags; tests build it directly. */
+export interface HubOptions {
+  readonly mode: TrainingMode;
+  readonly model: ModelName;
+  /** Parameter-server shards the flat weight vector is split into. */
+  readonly shards: number;
+  readonly optimizer: OptimizerName;
+  readonly learningRate: number;
+  /** Examples per gradient a worker computes (a worker may ask for another). */
+  readonly batchSize: number;
+  /** Training examples per work unit handed to a worker. */
+  readonly unitSize: number;
+  /** Sync mode: a round closes with what it has after this long. */
+  readonly roundTimeoutMs: number;
+  /** How often the hub measures test accuracy (only when the weights changed). */
+  readonly evalIntervalMs: number;
+  /** Test examples per evaluation (the first N of the 10,000). */
+  readonly evalExamples: number;
+  /** Seeds the work-unit order. */
+  readonly seed: number;
+}
+
+export const DEFAULT_HUB_OPTIONS: HubOptions = {
+  mode: 'async',
+  model: DEFAULT_MODEL,
+  shards: 2,
+  optimizer: 'adam',
+  learningRate: 0.001,
+  batchSize: 64,
+  unitSize: 640,
+  roundTimeoutMs: 10_000,
+  evalIntervalMs: 5_000,
+  evalExamples: 10_000,
+  seed: 1,
+};

@@ -1,0 +1,34 @@
+import { HubClient } from '../../shared/HubClient.js';
+import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
+import { startHub, type RunningHub } from '../startHub.js';
+
+/** A real hub on 127.0.0.1, port 0, with test-sized defaults. Always `close()` it. */
+export function startTestHub(overrides: Partial<HubOptions> = {}): Promise<RunningHub> {
+  return startHub(
+    { ...DEFAULT_HUB_OPTIONS, evalIntervalMs: 60_000, evalExamples: 2_000, ...overrides },
+    { host: '127.0.0.1', port: 0 },
+  );
+}
+
+/** A registered client over a real socket. */
+export function connectClient(hub: RunningHub, backend = 'test'): Promise<HubClient> {
+  return HubClient.connect({ url: hub.url, backend, ackTimeoutMs: 20_000 });
+}
+
+/** Every shard's checksum, in shard order. */
+export async function checksums(hub: RunningHub): Promise<string[]> {
+  return (await hub.hub.status()).shards.map((s) => s.checksum);
+}
+
+/** A deterministic pseudo-random gradient in [-1, 1). */
+export function testGradient(length: number, seed: number): Float32Array {
+  const out = new Float32Array(length);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = ((state >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
