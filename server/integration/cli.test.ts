@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+
+/** The CLIs as a user runs them: `npm start -- …` and `npm run worker -- …` run these entry points. */
+const TSX = ['--import', 'tsx'];
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function run(script: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [...TSX, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+function finished(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Resolves with the first stdout line that matches. */
+function lineMatching(child: ChildProcess, pattern: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const match = line.match(pattern);
+      if (match) resolve(match);
+    });
+    child.on('close', (code) => reject(new Error(`exited with ${code} before printing ${pattern}`)));
+  });
+}
+
+describe('hub CLI', () => {
+  it('--help lists every flag', async () => {
+    const { code, stdout } = await finished(run('server/main.ts', ['--help']));
+    expect(code).toBe(0);
+    for (const flag of [
+      '--port',
+      '--host',
+      '--mode',
+      '--shards',
+      '--model',
+      '--optimizer',
+      '--lr',
+      '--batch-size',
+    ]) {
+      expect(stdout).toContain(flag);
+    }
+  });
+
+  it.each([
+    [['--mode', 'fast'], /--mode.*Allowed choices are async, sync/],
+    [['--shards', 'two'], /--shards.*expected a whole number from 1 to 64, got "two"/],
+    [['--lr', '-1'], /--lr.*expected a positive number/],
+    [['--model', 'resnet'], /Allowed choices are mlp, cnn, deep-cnn/],
+    [['--bogus'], /unknown option '--bogus'/],
+  ])('refuses %j with a clear error', async (args, message) => {
+    const { code, stderr } = await finished(run('server/main.ts', args));
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(message);
+  });
+
+  it('starts, prints what it runs, serves /api/status, and a worker CLI trains against it', async () => {
+    const hub = run('server/main.ts', ['--port', '0', '--shards', '3', '--eval-interval', '600']);
+    const hubOutput = finished(hub);
+    const [, url] = await lineMatching(hub, /status\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/status/);
+    const status = await (await fetch(`${url}/api/status`)).json();
+    expect(status).toMatchObject({ protocolVersion: 1, mode: 'async', model: { name: 'cnn', params: 5994 } });
+    expect(status.shards).toHaveLength(3);
+
+    const worker = await finished(
+      run('server/worker/main.ts', ['--hub', url, '--steps', '5', '--report-every', '1']),
+    );
+    expect(worker.stderr).not.toMatch(/failed/);
+    expect(worker.code).toBe(0);
+    expect(worker.stdout).toMatch(/step 5\/5/);
+    expect(worker.stdout).toMatch(/done, 5 gradients accepted \(320 examples\)/);
+    const after = await (await fetch(`${url}/api/status`)).json();
+    expect(after).toMatchObject({ globalStep: 5, examplesSeen: 320 });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^trainer_global_step 5$/m);
+
+    hub.kill('SIGTERM');
+    const { code, stdout } = await hubOutput;
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/hub: async mode, model cnn \(5,994 parameters\), 3 shard\(s\)/);
+  }, 90_000);
+
+  it('names the fix when the port is taken', async () => {
+    const first = run('server/main.ts', ['--port', '0']);
+    const [, port] = await lineMatching(first, /status\s+http:\/\/127\.0\.0\.1:(\d+)\//);
+    const { code, stderr } = await finished(run('server/main.ts', ['--port', port]));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use; pick another with --port`));
+  }, 60_000);
+});
+
+describe('worker CLI', () => {
+  it('says plainly when the hub cannot be reached', async () => {
+    const { code, stderr } = await finished(
+      run('server/worker/main.ts', ['--hub', 'http://127.0.0.1:9', '--steps', '1']),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/cannot reach the hub at http:\/\/127\.0\.0\.1:9/);
+  }, 60_000);
+
+  it('refuses a hub that is not a URL', async () => {
+    const { code, stderr } = await finished(run('server/worker/main.ts', ['--hub', 'localhost']));
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/expected an http\(s\) URL/);
+  });
+});

@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { GradientWorker, type WorkerSummary } from '../../shared/GradientWorker.js';
+import type { HubClient } from '../../shared/HubClient.js';
+import type { TrainingMode } from '../../shared/protocol.js';
+import type { RunningHub } from '../startHub.js';
+import { connectClient, startTestHub } from '../testing/testHub.js';
+import { initNodeTf } from '../tf/initNodeTf.js';
+
+const TARGET_ACCURACY = 0.9;
+const EXAMPLE_BUDGET = 40_000;
+const WORKERS = 2;
+const BATCH = 64;
+
+let hub: RunningHub | undefined;
+let clients: HubClient[] = [];
+
+afterEach(async () => {
+  clients.forEach((c) => c.close());
+  clients = [];
+  await hub?.close();
+  hub = undefined;
+});
+
+describe.each<TrainingMode>(['async', 'sync'])(
+  '%s mode, 3 shards, two headless workers over real sockets',
+  (mode) => {
+    it(`trains cnn to test accuracy >= ${TARGET_ACCURACY} within ${EXAMPLE_BUDGET} examples`, async () => {
+      await initNodeTf('wasm');
+      hub = await startTestHub({
+        mode,
+        shards: 3,
+        model: 'cnn',
+        evalIntervalMs: 2_000,
+        evalExamples: 10_000,
+      });
+      const running = hub;
+      for (let i = 0; i < WORKERS; i++) clients.push(await connectClient(running, 'wasm'));
+      const acknowledgedSteps = new Set<number>();
+      const workers = clients.map(
+        (client) =>
+          new GradientWorker({
+            client,
+            batchSize: BATCH,
+            // The budget split between the workers: they cannot see more than EXAMPLE_BUDGET examples.
+            maxSteps: Math.floor(EXAMPLE_BUDGET / BATCH / WORKERS),
+            onStep: (report) => acknowledgedSteps.add(report.globalStep),
+          }),
+      );
+      // Stop as soon as an evaluation within the budget reaches the target.
+      let reached: { accuracy: number; examplesSeen: number } | null = null;
+      const watcher = setInterval(async () => {
+        const status = await running.hub.status();
+        if (status.testAccuracy !== null && status.testAccuracy >= TARGET_ACCURACY && status.evaluation) {
+          reached ??= { accuracy: status.testAccuracy, examplesSeen: status.evaluation.examplesSeen };
+          workers.forEach((w) => w.stop());
+        }
+      }, 500);
+      let summaries: WorkerSummary[];
+      try {
+        summaries = await Promise.all(workers.map((w) => w.run()));
+      } finally {
+        clearInterval(watcher);
+      }
+      const final = await running.hub.evaluateNow();
+      const best = reached ?? { accuracy: final.accuracy, examplesSeen: final.examplesSeen };
+      console.log(`${mode}: test accuracy ${best.accuracy.toFixed(4)} after ${best.examplesSeen} examples`);
+      expect(best.examplesSeen).toBeLessThanOrEqual(EXAMPLE_BUDGET);
+      expect(best.accuracy).toBeGreaterThanOrEqual(TARGET_ACCURACY);
+
+      // The hub's counters agree with what the workers had accepted.
+      const status = await running.hub.status();
+      const accepted = summaries.reduce((n, s) => n + s.steps, 0);
+      const examples = summaries.reduce((n, s) => n + s.examples, 0);
+      expect(status.pushesAccepted).toBe(accepted);
+      expect(status.examplesSeen).toBe(examples);
+      if (mode === 'async') {
+        expect(status.globalStep).toBe(accepted);
+      } else {
+        // Each round's step is acknowledged to every gradient it averaged, so distinct acks = rounds.
+        expect(status.globalStep).toBe(acknowledgedSteps.size);
+        expect(status.globalStep).toBeLessThanOrEqual(accepted);
+        expect(status.globalStep).toBeGreaterThanOrEqual(accepted / WORKERS);
+      }
+      expect(status.shards.every((s) => s.version === status.globalStep)).toBe(true);
+    }, 240_000);
+  },
+);
