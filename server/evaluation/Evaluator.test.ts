@@ -30,6 +30,8 @@ function evaluateOnMainThread(model: tf.LayersModel, data: MnistData): { loss: n
   return result;
 }
 
+const SAMPLES = 300; // more than one evaluation batch
+
 describe('Evaluator (cnn, first 1,000 test examples)', () => {
   let evaluator: Evaluator;
   let data: MnistData;
@@ -41,7 +43,7 @@ describe('Evaluator (cnn, first 1,000 test examples)', () => {
 
   beforeAll(async () => {
     [evaluator, data] = await Promise.all([
-      Evaluator.start({ model: 'cnn', testSubset: SUBSET, batchSize: BATCH }),
+      Evaluator.start({ model: 'cnn', testSubset: SUBSET, batchSize: BATCH, sampleCount: SAMPLES }),
       loadMnist(),
       initNodeTf('wasm'),
     ]);
@@ -84,6 +86,14 @@ describe('Evaluator (cnn, first 1,000 test examples)', () => {
     expect(trainedReference.accuracy).toBeGreaterThan(0.7);
     expect(Math.abs(result.accuracy - trainedReference.accuracy)).toBeLessThan(1e-4);
     expect(Math.abs(result.loss - trainedReference.loss)).toBeLessThan(1e-4);
+  });
+
+  it('reports the predicted class of the first test examples, as model.predict does', async () => {
+    const result = await evaluator.evaluate(trainedWeights);
+    const { xs, ys } = examplesToTensors(data.test, 0, SAMPLES);
+    const predicted = tf.tidy(() => (model.predict(xs) as tf.Tensor).argMax(-1));
+    expect(result.predictions).toEqual(Array.from(predicted.dataSync()));
+    tf.dispose([xs, ys, predicted]);
   });
 
   it('evaluates a snapshot: changing the array after the call does not change the result', async () => {

@@ -14,6 +14,8 @@ export interface EvaluatorOptions {
   readonly dataDir?: string;
   /** Examples per forward pass inside the thread. */
   readonly batchSize?: number;
+  /** Report the predicted class of the first N test examples with every result; default 0. */
+  readonly sampleCount?: number;
 }
 
 /** An evaluation that could not run: the thread failed, crashed, or the Evaluator was closed. */
@@ -80,6 +82,7 @@ export class Evaluator {
       testSubset,
       dataDir: options.dataDir,
       batchSize,
+      sampleCount: Math.min(options.sampleCount ?? 0, testSubset),
     };
     const worker = new Worker(THREAD_ENTRY, { workerData });
     const ready = await new Promise<Extract<ThreadMessage, { type: 'ready' }>>((resolve, reject) => {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { layoutOfModel, type ParameterLayout } from '../../shared/layout.js';
 import { buildModel } from '../../shared/models.js';
 import { examplesToTensors } from '../../shared/examplesTensors.js';
+import { writeFlatWeights } from '../../shared/training.js';
 import { loadMnistSplit } from '../data/mnist.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 import type { EvaluateRequest, EvaluationResult, EvaluationThreadData, ThreadMessage } from './messages.js';
@@ -27,41 +28,34 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-/** Writes the flat vector into the model's trainable weights, slot by slot, in layout order. */
-function assignWeights(model: tf.LayersModel, layout: ParameterLayout, weights: Float32Array): void {
-  if (weights.length !== layout.totalLength) {
-    throw new Error(`weights hold ${weights.length} floats, the model has ${layout.totalLength}`);
-  }
-  tf.tidy(() => {
-    model.trainableWeights.forEach((variable, i) => {
-      const slot = layout.tensors[i];
-      // assign() shares the new tensor's data, so disposing the temporary at the end of tidy is safe.
-      variable.write(
-        tf.tensor(weights.subarray(slot.offset, slot.offset + slot.length), [...slot.shape], 'float32'),
-      );
-    });
-  });
-}
-
-async function evaluateBatches(model: tf.LayersModel, batches: readonly Batch[]): Promise<EvaluationResult> {
+async function evaluateBatches(
+  model: tf.LayersModel,
+  batches: readonly Batch[],
+  sampleCount: number,
+): Promise<EvaluationResult> {
   let lossSum = 0;
   let correct = 0;
   let examples = 0;
+  const predictions: number[] = [];
   for (const batch of batches) {
-    const [loss, hits] = tf.tidy(() => {
+    const wantSamples = predictions.length < sampleCount;
+    const [loss, hits, classes] = tf.tidy(() => {
       const probs = model.predict(batch.xs) as tf.Tensor2D;
       // The same function tf.layers uses for the 'categoricalCrossentropy' loss (normalise, clip, -log).
       const perExample = tf.metrics.categoricalCrossentropy(batch.ys, probs);
-      const match = tf.equal(tf.argMax(probs, -1), tf.argMax(batch.ys, -1));
-      return [tf.sum(perExample), tf.sum(tf.cast(match, 'float32'))];
+      const predicted = tf.argMax(probs, -1);
+      const match = tf.equal(predicted, tf.argMax(batch.ys, -1));
+      return [tf.sum(perExample), tf.sum(tf.cast(match, 'float32')), wantSamples ? predicted : null];
     });
-    const [lossData, hitsData] = await Promise.all([loss.data(), hits.data()]);
+    const [lossData, hitsData, classData] = await Promise.all([loss.data(), hits.data(), classes?.data()]);
     tf.dispose([loss, hits]);
+    classes?.dispose();
     lossSum += lossData[0];
     correct += hitsData[0];
     examples += batch.count;
+    if (classData) predictions.push(...Array.from(classData.subarray(0, sampleCount - predictions.length)));
   }
-  return { accuracy: correct / examples, loss: lossSum / examples, examples };
+  return { accuracy: correct / examples, loss: lossSum / examples, examples, predictions };
 }
 
 async function main(): Promise<void> {
@@ -97,8 +91,12 @@ async function main(): Promise<void> {
   port.on('message', (request: EvaluateRequest) => {
     queue = queue.then(async () => {
       try {
-        assignWeights(model, layout, request.weights);
-        send({ type: 'result', id: request.id, result: await evaluateBatches(model, batches) });
+        writeFlatWeights(model, layout, request.weights);
+        send({
+          type: 'result',
+          id: request.id,
+          result: await evaluateBatches(model, batches, options.sampleCount),
+        });
       } catch (err) {
         send({ type: 'error', id: request.id, message: messageOf(err) });
       }

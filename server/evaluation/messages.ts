@@ -9,6 +9,8 @@ export interface EvaluationThreadData {
   readonly dataDir: string | undefined;
   /** Examples per forward pass. */
   readonly batchSize: number;
+  /** How many of the first test examples to report the predicted class of. */
+  readonly sampleCount: number;
 }
 
 /** Figures of one evaluation over the test subset. */
@@ -18,6 +20,8 @@ export interface EvaluationResult {
   /** Mean categorical cross-entropy (nats per example), as tf.layers computes it. */
   readonly loss: number;
   readonly examples: number;
+  /** Predicted class of each of the first `sampleCount` test examples (for the dashboard). */
+  readonly predictions: readonly number[];
 }
 
 /** Hub -> thread. `weights` is a transferred copy, flat, in layout order. */
