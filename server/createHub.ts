@@ -1,7 +1,8 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server as SocketServer } from 'socket.io';
+import { Server as SocketServer, type Server } from 'socket.io';
+import { SAMPLE_DIGIT_COUNT, type SampleDigits } from '../shared/dashboardProtocol.js';
 import { layoutOfModel, shardRanges, type ParameterLayout, type ShardRange } from '../shared/layout.js';
-import { buildModel } from '../shared/models.js';
+import { buildModel, IMAGE_PIXELS } from '../shared/models.js';
 import {
   PROTOCOL_VERSION,
   type ClientToServerEvents,
@@ -12,14 +13,17 @@ import { readFlatWeights } from '../shared/training.js';
 import { Coordinator } from './actors/Coordinator.js';
 import { ShardActor } from './actors/ShardActor.js';
 import { LocalShardRef, type ShardRef } from './actors/ShardRef.js';
-import type { MnistData } from './data/mnist.js';
+import type { MnistData, MnistSplit } from './data/mnist.js';
 import { UnitPool } from './data/UnitPool.js';
 import type { EvaluationResult } from './evaluation/messages.js';
 import { PeriodicEvaluation, type Evaluation } from './evaluation/PeriodicEvaluation.js';
 import { attachWorkerGateway } from './gateway/WorkerGateway.js';
 import type { HubStatus } from './hubStatus.js';
 import { createHttpApp } from './http/routes.js';
+import { mountStaticClient } from './http/staticClient.js';
 import { createHubMetrics } from './metrics/hubMetrics.js';
+import { DashboardFeed } from './dashboard/DashboardFeed.js';
+import { ShardTraffic } from './metrics/ShardTraffic.js';
 import { createUpdateRule } from './optimizers/updateRules.js';
 import type { HubOptions } from './options.js';
 
@@ -161,6 +165,7 @@ export async function createHub({
     train: deps.mnist.train,
     maxExamplesPerRequest: Math.max(options.unitSize, 4096),
   });
+  mountStaticClient(app);
   http.on('request', app);
 
   const io = new SocketServer<ClientToServerEvents, ServerToClientEvents>(http, {
@@ -170,13 +175,42 @@ export async function createHub({
     // The default (1 MB) silently disconnects a socket whose push is larger: size it from the model.
     maxHttpBufferSize: layout.totalLength * 4 + MESSAGE_OVERHEAD_BYTES,
   });
+  const traffic = new ShardTraffic(ranges.length);
   attachWorkerGateway(io, {
     coordinator,
     shards,
     shardRanges: ranges,
     layout,
     config,
+    traffic,
     logError: deps.logError,
+  });
+
+  const dashboard = new DashboardFeed({
+    // The dashboard namespace has its own event maps, not the workers'.
+    io: io as unknown as Server,
+    run: {
+      mode: options.mode,
+      model: options.model,
+      params: layout.totalLength,
+      optimizer: options.optimizer,
+      learningRate: options.learningRate,
+      batchSize: options.batchSize,
+      shardCount: ranges.length,
+      tensors: layout.tensors.map((t) => t.name),
+      startedAt,
+      unitsPerEpoch: units.unitsPerEpoch,
+    },
+    layout,
+    samples: sampleDigits(deps.mnist.test, SAMPLE_DIGIT_COUNT),
+    coordinator,
+    shards,
+    shardOffsets: ranges.map((r) => r.offset),
+    traffic,
+    latestEvaluation: () => evaluation.latest,
+    intervalMs: options.dashboardIntervalMs,
+    parameterViewsEveryMs: 3_000,
+    onError: (error) => deps.logError('dashboard update failed', error),
   });
 
   return {
@@ -190,9 +224,19 @@ export async function createHub({
     evaluateNow: () => evaluation.evaluateNow(),
     async close() {
       evaluation.close();
+      dashboard.close();
       coordinator.close();
       await io.close();
       http.off('request', app);
     },
+  };
+}
+
+/** The first `count` test digits, shown on the dashboard with the model's current predictions. */
+function sampleDigits(test: MnistSplit, count: number): SampleDigits {
+  return {
+    count,
+    pixels: test.images.slice(0, count * IMAGE_PIXELS),
+    labels: Array.from(test.labels.subarray(0, count)),
   };
 }

@@ -3,7 +3,9 @@ import { MODEL_NAMES, type ModelName } from '../shared/models.js';
 import { TRAINING_MODES, type TrainingMode } from '../shared/protocol.js';
 import { integerIn, positiveNumber, secondsToMs } from './cli/parsers.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from './optimizers/updateRules.js';
-import { DEFAULT_HUB_OPTIONS as D, type HubOptions } from './options.js';
+import { DEFAULT_HUB_OPTIONS, type HubOptions } from './options.js';
+
+const D = DEFAULT_HUB_OPTIONS;
 import { startHub } from './startHub.js';
 
 const program = new Command('npm start --')
@@ -99,6 +101,7 @@ const options: HubOptions = {
   evalIntervalMs: flags.evalInterval,
   evalExamples: flags.evalExamples,
   seed: flags.seed,
+  dashboardIntervalMs: DEFAULT_HUB_OPTIONS.dashboardIntervalMs,
 };
 
 try {

@@ -22,6 +22,8 @@ export interface HubOptions {
   readonly evalExamples: number;
   /** Seeds the work-unit order. */
   readonly seed: number;
+  /** How often dashboard viewers get an update (and the history a sample). */
+  readonly dashboardIntervalMs: number;
 }
 
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
@@ -36,4 +38,5 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   evalIntervalMs: 5_000,
   evalExamples: 10_000,
   seed: 1,
+  dashboardIntervalMs: 1_000,
 };

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SAMPLE_DIGIT_COUNT } from '../shared/dashboardProtocol.js';
 import { createHub, type Hub } from './createHub.js';
 import { loadMnist } from './data/mnist.js';
 import { Evaluator } from './evaluation/Evaluator.js';
@@ -26,7 +27,11 @@ export async function startHub(options: HubOptions, listen: ListenOptions): Prom
   const log = listen.log ?? (() => undefined);
   await initNodeTf();
   const mnist = await loadMnist();
-  const evaluator = await Evaluator.start({ model: options.model, testSubset: options.evalExamples });
+  const evaluator = await Evaluator.start({
+    model: options.model,
+    testSubset: options.evalExamples,
+    sampleCount: SAMPLE_DIGIT_COUNT,
+  });
   const http = createServer();
   let hub: Hub;
   try {

@@ -39,8 +39,12 @@ export interface WorkerStatus {
   readonly id: string;
   readonly backend: string;
   readonly device?: string;
+  /** Gradients accepted. */
   readonly steps: number;
+  /** Examples behind the accepted gradients: the worker's credit. */
   readonly examples: number;
+  /** Refused messages by error code. */
+  readonly refused: Readonly<Record<string, number>>;
   readonly examplesPerSec: number;
   readonly connectedAt: number;
   readonly lastSeen: number;
@@ -56,6 +60,31 @@ export interface CoordinatorStatus {
   readonly examplesPerSec: number;
   readonly round: number | null;
   readonly workers: WorkerStatus[];
+  /** Refused messages by error code, all workers (and unregistered sockets) together. */
+  readonly refusals: Readonly<Record<string, number>>;
+  /** Async mode: applied pushes by staleness; the last bucket holds MAX_STALENESS_BUCKET and above. */
+  readonly staleness: readonly number[];
+  /** Sync mode: the most recent closed rounds, oldest first. */
+  readonly recentRounds: readonly RoundRecord[];
+  /** The most recent joins and leaves, oldest first. */
+  readonly recentEvents: readonly WorkerEvent[];
+}
+
+export interface RoundRecord {
+  readonly id: number;
+  readonly closedAt: number;
+  readonly durationMs: number;
+  /** Gradients averaged in the round. */
+  readonly gradients: number;
+  /** Workers the round waited for when it opened. */
+  readonly participants: number;
+}
+
+export interface WorkerEvent {
+  readonly at: number;
+  readonly kind: 'join' | 'leave';
+  readonly workerId: string;
+  readonly backend: string;
 }
 
 interface WorkerRecord {
@@ -65,6 +94,7 @@ interface WorkerRecord {
   lastSeen: number;
   steps: number;
   examples: number;
+  readonly refused: Record<string, number>;
   readonly rate: RateMeter;
 }
 
@@ -72,6 +102,8 @@ interface Round {
   readonly id: number;
   /** Workers registered when the round opened: the gradients it waits for. */
   readonly participants: Set<string>;
+  readonly participantsAtOpen: number;
+  readonly openedAt: number;
   readonly received: Set<string>;
   readonly waiting: { resolve: (result: PushResult) => void; reject: (error: Error) => void }[];
   examples: number;
@@ -82,6 +114,9 @@ interface Round {
 
 /** Smoothing of the reported training loss (exponential moving average over batches). */
 const LOSS_SMOOTHING = 0.1;
+export const MAX_STALENESS_BUCKET = 16;
+const RECENT_ROUNDS = 120;
+const RECENT_EVENTS = 50;
 
 /**
  * Owns the run's global state: who is training, the global step, examples seen, work-unit leases and,
@@ -101,6 +136,10 @@ export class Coordinator {
   private examplesSeen = 0;
   private pushesAccepted = 0;
   private trainLoss: number | null = null;
+  private readonly refusals: Record<string, number> = {};
+  private readonly stalenessCounts = new Array<number>(MAX_STALENESS_BUCKET + 1).fill(0);
+  private readonly recentRounds: RoundRecord[] = [];
+  private readonly recentEvents: WorkerEvent[] = [];
   private round: Round | null = null;
   private nextRoundId = 0;
   /** Sync mode: pulls waiting for a round their worker takes part in. */
@@ -125,8 +164,10 @@ export class Coordinator {
       lastSeen: at,
       steps: 0,
       examples: 0,
+      refused: {},
       rate: new RateMeter(10_000, this.now),
     });
+    pushBounded(this.recentEvents, { at, kind: 'join', workerId: id, backend: info.backend }, RECENT_EVENTS);
     if (this.options.mode === 'sync') {
       const round = this.round;
       // A round that has no gradient yet has not really started: the newcomer takes part at once
@@ -138,7 +179,14 @@ export class Coordinator {
   }
 
   leave(workerId: string): void {
-    if (!this.workers.delete(workerId)) return;
+    const worker = this.workers.get(workerId);
+    if (!worker) return;
+    this.workers.delete(workerId);
+    pushBounded(
+      this.recentEvents,
+      { at: this.now(), kind: 'leave', workerId, backend: worker.info.backend },
+      RECENT_EVENTS,
+    );
     this.options.units.release(workerId);
     this.roundWaiters = this.roundWaiters.filter((waiter) => {
       if (waiter.workerId !== workerId) return true;
@@ -151,6 +199,13 @@ export class Coordinator {
       if (round.received.size > 0 && this.allReceived(round)) void this.closeRound(round);
       else if (round.participants.size === 0) this.reopenEmptyRound(round);
     }
+  }
+
+  /** Counts a refused message (for the dashboard and metrics); the gateway has already answered it. */
+  noteRefusal(workerId: string | undefined, code: string): void {
+    this.refusals[code] = (this.refusals[code] ?? 0) + 1;
+    const worker = workerId === undefined ? undefined : this.workers.get(workerId);
+    if (worker) worker.refused[code] = (worker.refused[code] ?? 0) + 1;
   }
 
   isRegistered(workerId: string): boolean {
@@ -204,9 +259,14 @@ export class Coordinator {
         steps: w.steps,
         examples: w.examples,
         examplesPerSec: w.rate.perSecond(),
+        refused: { ...w.refused },
         connectedAt: w.connectedAt,
         lastSeen: w.lastSeen,
       })),
+      refusals: { ...this.refusals },
+      staleness: [...this.stalenessCounts],
+      recentRounds: [...this.recentRounds],
+      recentEvents: [...this.recentEvents],
     };
   }
 
@@ -233,6 +293,7 @@ export class Coordinator {
       ),
     );
     for (const [index, reply] of replies) this.shardVersions[index] = reply.version;
+    this.stalenessCounts[Math.min(staleness, MAX_STALENESS_BUCKET)]++;
     this.globalStep++;
     this.creditWorker(worker, push.examples);
     this.recordProgress(push.examples, push.loss);
@@ -278,6 +339,8 @@ export class Coordinator {
     const round: Round = {
       id,
       participants: new Set(this.workers.keys()),
+      participantsAtOpen: this.workers.size,
+      openedAt: this.now(),
       received: new Set(),
       waiting: [],
       examples: 0,
@@ -315,6 +378,18 @@ export class Coordinator {
       replies.forEach((reply, index) => (this.shardVersions[index] = reply.version));
       this.globalStep++;
       this.recordProgress(round.examples, round.lossSum / round.received.size);
+      const closedAt = this.now();
+      pushBounded(
+        this.recentRounds,
+        {
+          id: round.id,
+          closedAt,
+          durationMs: closedAt - round.openedAt,
+          gradients: round.received.size,
+          participants: round.participantsAtOpen,
+        },
+        RECENT_ROUNDS,
+      );
       const result: PushResult = { globalStep: this.globalStep, staleness: 0 };
       for (const waiter of round.waiting) waiter.resolve(result);
     } catch (error) {
@@ -347,4 +422,10 @@ export class Coordinator {
     if (!worker) throw new HubError(ErrorCode.NotRegistered, 'send hello first');
     return worker;
   }
+}
+
+/** Appends, dropping the oldest entries beyond `limit`. */
+function pushBounded<T>(list: T[], item: T, limit: number): void {
+  list.push(item);
+  if (list.length > limit) list.splice(0, list.length - limit);
 }

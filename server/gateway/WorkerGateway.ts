@@ -18,7 +18,8 @@ import {
 } from '../../shared/protocol.js';
 import type { Coordinator } from '../actors/Coordinator.js';
 import type { ShardRef } from '../actors/ShardRef.js';
-import { gatherFromShards, resolveSelection, splitByShard } from './selection.js';
+import type { ShardTraffic } from '../metrics/ShardTraffic.js';
+import { floatsPerShard, gatherFromShards, resolveSelection, splitByShard } from './selection.js';
 
 export interface WorkerGatewayDeps {
   readonly coordinator: Coordinator;
@@ -26,6 +27,7 @@ export interface WorkerGatewayDeps {
   readonly shardRanges: readonly ShardRange[];
   readonly layout: ParameterLayout;
   readonly config: RunConfig;
+  readonly traffic: ShardTraffic;
   /** Internal errors are logged here and never sent to clients. */
   readonly logError: (message: string, error: unknown) => void;
 }
@@ -63,6 +65,7 @@ class WorkerSession {
     }));
     socket.onAny((event: string, ...args: unknown[]) => {
       if ((CLIENT_EVENTS as readonly string[]).includes(event)) return;
+      deps.coordinator.noteRefusal(this.workerId, ErrorCode.UnknownEvent);
       this.refuse(event, args.at(-1), { code: ErrorCode.UnknownEvent, message: `unknown event "${event}"` });
     });
     socket.on('disconnect', () => {
@@ -94,6 +97,7 @@ class WorkerSession {
       snapshots.map((s) => s.weights),
       shardRanges,
     );
+    this.deps.traffic.recordOut(floatsPerShard(selection, shardRanges));
     return {
       versions: snapshots.map((s) => s.version),
       globalStep: coordinator.status().globalStep,
@@ -127,13 +131,15 @@ class WorkerSession {
     const gradient = bytesToFloats(request.gradient);
     const bad = firstNonFinite(gradient);
     if (bad >= 0) throw new HubError(ErrorCode.NonFinite, `gradient value ${bad} is ${gradient[bad]}`);
-    return coordinator.push(workerId, {
+    const result = await coordinator.push(workerId, {
       piecesByShard: splitByShard(selection, gradient, shardRanges),
       versions: request.versions,
       round: request.round,
       examples: request.examples,
       loss: request.loss,
     });
+    this.deps.traffic.recordIn(floatsPerShard(selection, shardRanges));
+    return result;
   }
 
   private lease(workerId: string): object {
@@ -166,7 +172,9 @@ class WorkerSession {
         const reply = await handler(parsed.data, this.workerId);
         if (typeof ack === 'function') ack({ ok: true, ...reply });
       } catch (error) {
-        this.refuse(event, ack, this.sanitise(error));
+        const body = this.sanitise(error);
+        this.deps.coordinator.noteRefusal(this.workerId, body.code);
+        this.refuse(event, ack, body);
       }
     });
   }

@@ -104,3 +104,14 @@ export function gatherFromShards(
   }
   return out;
 }
+
+/** How many floats of each shard a selection covers. */
+export function floatsPerShard(selection: Selection, shards: readonly ShardRange[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const range of selection.ranges) {
+    for (const piece of piecesByShard(shards, range)) {
+      counts.set(piece.shard, (counts.get(piece.shard) ?? 0) + piece.length);
+    }
+  }
+  return counts;
+}

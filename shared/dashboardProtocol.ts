@@ -1,0 +1,149 @@
+import type { ModelName } from './models.js';
+import type { TrainingMode } from './protocol.js';
+
+/**
+ * What the hub tells dashboard viewers, on the read-only `/dashboard` namespace: the whole history at
+ * once on connect (`dashboard:history`), then one `dashboard:update` about every second. Figures only,
+ * small: weight histograms and filter images are computed on the hub.
+ */
+export const DASHBOARD_NAMESPACE = '/dashboard';
+
+/** Test digits (the first N of the test set) whose current predictions the dashboard shows. */
+export const SAMPLE_DIGIT_COUNT = 32;
+
+/** One sample of the run's time series, taken every update (downsampled as the run grows). */
+export interface HistoryPoint {
+  /** Seconds since the run started. */
+  readonly t: number;
+  readonly globalStep: number;
+  readonly examplesSeen: number;
+  /** Training examples per second, all workers, over the last interval. */
+  readonly examplesPerSec: number;
+  /** Accepted pushes per second over the last interval. */
+  readonly pushesPerSec: number;
+  readonly trainLoss: number | null;
+  readonly testAccuracy: number | null;
+  readonly testLoss: number | null;
+  readonly workers: number;
+  /** L2 norm of each layer's weights, in `RunInfo.tensors` order. */
+  readonly norms: readonly number[];
+}
+
+export interface RunInfo {
+  readonly mode: TrainingMode;
+  readonly model: ModelName;
+  readonly params: number;
+  readonly optimizer: string;
+  readonly learningRate: number;
+  readonly batchSize: number;
+  readonly shardCount: number;
+  /** Names of the model's tensors, e.g. `conv1/kernel`. */
+  readonly tensors: readonly string[];
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
+  readonly unitsPerEpoch: number;
+}
+
+export interface WorkerRow {
+  readonly id: string;
+  readonly backend: string;
+  readonly device?: string;
+  readonly examplesPerSec: number;
+  readonly steps: number;
+  /** Examples behind accepted gradients. */
+  readonly credit: number;
+  readonly refused: Readonly<Record<string, number>>;
+  readonly connectedAt: number;
+  readonly lastSeen: number;
+}
+
+export interface ShardRow {
+  readonly index: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly version: number;
+  readonly updatesPerSec: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+/** A histogram of one tensor's values: `counts[i]` values in [min + i*w, min + (i+1)*w). */
+export interface TensorHistogram {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly min: number;
+  readonly max: number;
+  readonly counts: readonly number[];
+  readonly l2: number;
+}
+
+/** Greyscale images of what the first layer learned, one byte per pixel, each image scaled to 0..255. */
+export interface FilterImages {
+  /** What the images are, e.g. 'conv1/kernel: 8 filters 5x5'. */
+  readonly title: string;
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+  /** count x height x width bytes, row-major. */
+  readonly pixels: Uint8Array;
+}
+
+/** Fixed test digits whose predictions the dashboard shows. Sent once, with the history. */
+export interface SampleDigits {
+  readonly count: number;
+  /** count x 28 x 28 grey levels. */
+  readonly pixels: Uint8Array;
+  readonly labels: readonly number[];
+}
+
+export interface DashboardUpdate {
+  readonly at: number;
+  readonly point: HistoryPoint;
+  readonly run: {
+    readonly globalStep: number;
+    readonly examplesSeen: number;
+    readonly epoch: number;
+    readonly round: number | null;
+    readonly testAccuracy: number | null;
+    readonly testLoss: number | null;
+    readonly trainLoss: number | null;
+  };
+  readonly workers: readonly WorkerRow[];
+  readonly shards: readonly ShardRow[];
+  readonly refusals: Readonly<Record<string, number>>;
+  /** Async: applied pushes by staleness (last bucket: that many or more). */
+  readonly staleness: readonly number[];
+  /** Sync: recent rounds, oldest first. */
+  readonly rounds: readonly {
+    readonly id: number;
+    readonly durationMs: number;
+    readonly gradients: number;
+    readonly participants: number;
+  }[];
+  readonly events: readonly {
+    readonly at: number;
+    readonly kind: 'join' | 'leave';
+    readonly workerId: string;
+    readonly backend: string;
+  }[];
+  /** Recomputed every few seconds; absent when unchanged. */
+  readonly histograms?: readonly TensorHistogram[];
+  readonly filters?: FilterImages;
+  /** Predicted class of each sample digit at the last evaluation. */
+  readonly predictions: readonly number[] | null;
+}
+
+export interface DashboardHistory {
+  readonly run: RunInfo;
+  readonly points: readonly HistoryPoint[];
+  readonly samples: SampleDigits;
+  readonly latest: DashboardUpdate | null;
+}
+
+export interface DashboardServerEvents {
+  'dashboard:history': (history: DashboardHistory) => void;
+  'dashboard:update': (update: DashboardUpdate) => void;
+}
+
+/** Viewers send nothing. */
+export type DashboardClientEvents = Record<string, never>;
