@@ -317,14 +317,23 @@ export class Coordinator {
     round.received.add(worker.id);
     round.examples += push.examples;
     round.lossSum += push.loss;
-    const result = new Promise<PushResult>((resolve, reject) => round.waiting.push({ resolve, reject }));
-    await Promise.all(
-      [...push.piecesByShard].map(([index, pieces]) =>
-        this.options.shards[index].ask({ type: 'accumulate', round: round.id, pieces }),
-      ),
-    );
+    try {
+      await Promise.all(
+        [...push.piecesByShard].map(([index, pieces]) =>
+          this.options.shards[index].ask({ type: 'accumulate', round: round.id, pieces }),
+        ),
+      );
+    } catch (error) {
+      // Marked before the await so that a duplicate in the same tick is refused; undone on failure.
+      round.received.delete(worker.id);
+      round.examples -= push.examples;
+      round.lossSum -= push.loss;
+      throw error;
+    }
     this.creditWorker(worker, push.examples);
-    if (this.allReceived(round)) void this.closeRound(round);
+    const result = new Promise<PushResult>((resolve, reject) => round.waiting.push({ resolve, reject }));
+    // Another push or a leave may have closed the round while this one was accumulating.
+    if (!round.closing && this.allReceived(round)) void this.closeRound(round);
     return result;
   }
 
@@ -369,6 +378,7 @@ export class Coordinator {
   }
 
   private async closeRound(round: Round): Promise<void> {
+    if (round.closing) return;
     round.closing = true;
     clearTimeout(round.deadline);
     try {

@@ -66,7 +66,9 @@ export class ShardActor {
   private snapshot: Float32Array | null = null;
   private snapshotVersion = -1;
   private checksum: { version: number; hex: string } | null = null;
-  private round: { id: number; sum: Float32Array; count: number } | null = null;
+  /** Sync mode: the round being accumulated, and its gradient sum (a buffer reused across rounds). */
+  private round: { id: number; count: number } | null = null;
+  private roundSum: Float32Array | null = null;
 
   constructor(options: ShardActorOptions) {
     this.index = options.index;
@@ -84,19 +86,20 @@ export class ShardActor {
       case 'pull':
         return { version: this.version, weights: this.currentSnapshot() };
       case 'apply': {
+        const offsets = this.localOffsets(message.pieces);
         // One message is one update, however many pieces it has: every piece is applied at the same
         // optimizer step (Adam's bias correction), and the step advances once.
         const step = this.optimizerState.step;
-        for (const piece of message.pieces) {
+        message.pieces.forEach((piece, i) => {
           this.optimizerState.step = step;
           this.rule.apply(
             this.weights,
             piece.values,
             this.optimizerState,
             this.learningRate * message.lrScale,
-            this.localOffset(piece),
+            offsets[i],
           );
-        }
+        });
         this.optimizerState.step = step + 1;
         this.version++;
         return { version: this.version };
@@ -113,32 +116,35 @@ export class ShardActor {
   }
 
   private accumulate(round: number, pieces: readonly GradientPiece[]): ShardReplies['accumulate'] {
+    const offsets = this.localOffsets(pieces);
+    this.roundSum ??= new Float32Array(this.length);
+    const sum = this.roundSum;
     if (this.round === null || this.round.id !== round) {
-      this.round = { id: round, sum: this.round?.sum ?? new Float32Array(this.length), count: 0 };
-      this.round.sum.fill(0);
+      this.round = { id: round, count: 0 };
+      sum.fill(0);
     }
-    const sum = this.round.sum;
-    for (const piece of pieces) {
-      const start = this.localOffset(piece);
+    pieces.forEach((piece, p) => {
+      const start = offsets[p];
       const values = piece.values;
       for (let i = 0; i < values.length; i++) sum[start + i] += values[i];
-    }
+    });
     this.round.count++;
     return { round, count: this.round.count };
   }
 
   private applyRound(round: number): ShardReplies['applyRound'] {
     const pending = this.round;
-    if (pending === null || pending.id !== round || pending.count === 0) {
+    const sum = this.roundSum;
+    if (pending === null || sum === null || pending.id !== round || pending.count === 0) {
       return { version: this.version, count: 0 };
     }
-    const { sum, count } = pending;
+    const { count } = pending;
     // The mean gradient, applied with the learning rate scaled by the number of gradients averaged
     // (the linear scaling rule of SyncReplicasOptimizer setups).
     const inverse = 1 / count;
     for (let i = 0; i < sum.length; i++) sum[i] *= inverse;
     this.rule.apply(this.weights, sum, this.optimizerState, this.learningRate * count, 0);
-    pending.count = 0;
+    this.round = null;
     this.version++;
     return { version: this.version, count };
   }
@@ -169,13 +175,16 @@ export class ShardActor {
     return this.snapshot;
   }
 
-  private localOffset(piece: GradientPiece): number {
-    const start = piece.offset - this.offset;
-    if (start < 0 || start + piece.values.length > this.length) {
-      throw new RangeError(
-        `piece [${piece.offset}, +${piece.values.length}) is outside shard ${this.index} [${this.offset}, +${this.length})`,
-      );
-    }
-    return start;
+  /** Every piece's offset inside this shard; throws before anything is written if one is outside. */
+  private localOffsets(pieces: readonly GradientPiece[]): number[] {
+    return pieces.map((piece) => {
+      const start = piece.offset - this.offset;
+      if (start < 0 || start + piece.values.length > this.length) {
+        throw new RangeError(
+          `piece [${piece.offset}, +${piece.values.length}) is outside shard ${this.index} [${this.offset}, +${this.length})`,
+        );
+      }
+      return start;
+    });
   }
 }

@@ -1,0 +1,350 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../data/UnitPool.js';
+import { createUpdateRule, type OptimizerName, type OptimizerState } from '../optimizers/updateRules.js';
+import { ShardActor, type GradientPiece } from './ShardActor.js';
+import { LocalShardRef } from './ShardRef.js';
+
+const OFFSET = 100;
+const LENGTH = 10;
+
+function makeActor(
+  optimizer: OptimizerName = 'sgd',
+  learningRate = 0.5,
+  initial: Float32Array = Float32Array.from({ length: LENGTH }, (_, i) => i + 1),
+): ShardActor {
+  return new ShardActor({
+    index: 2,
+    offset: OFFSET,
+    initialWeights: initial,
+    rule: createUpdateRule(optimizer),
+    learningRate,
+  });
+}
+
+function weightsOf(actor: ShardActor): number[] {
+  return Array.from(actor.receive({ type: 'pull' }).weights);
+}
+
+/** The actor's private optimizer state: the step counter is only observable through the update. */
+function optimizerStateOf(actor: ShardActor): OptimizerState {
+  return (actor as unknown as { optimizerState: OptimizerState }).optimizerState;
+}
+
+/**
+ * The weights as they are right now, bypassing the per-version snapshot: a zero-rate, zero-gradient
+ * update publishes a new version without changing any weight.
+ */
+function liveWeightsOf(actor: ShardActor): number[] {
+  actor.receive({ type: 'apply', pieces: [piece(OFFSET, new Array(LENGTH).fill(0))], lrScale: 0 });
+  return weightsOf(actor);
+}
+
+function randomFloats(seed: number, n: number): Float32Array {
+  const random = mulberry32(seed);
+  return Float32Array.from({ length: n }, () => random() * 2 - 1);
+}
+
+function piece(offset: number, values: number[] | Float32Array): GradientPiece {
+  return { offset, values: Float32Array.from(values) };
+}
+
+describe('ShardActor pull', () => {
+  it('copies the initial weights', () => {
+    const initial = Float32Array.from([1, 2, 3]);
+    const actor = makeActor('sgd', 0.5, initial);
+    initial[0] = 99;
+    expect(weightsOf(actor)).toEqual([1, 2, 3]);
+  });
+
+  it('hands out an immutable snapshot: later updates do not change it', () => {
+    const actor = makeActor();
+    const first = actor.receive({ type: 'pull' });
+    expect(first.version).toBe(0);
+    const copy = Array.from(first.weights);
+    actor.receive({ type: 'apply', pieces: [piece(OFFSET, new Array(LENGTH).fill(1))], lrScale: 1 });
+    expect(Array.from(first.weights)).toEqual(copy);
+    const second = actor.receive({ type: 'pull' });
+    expect(second.version).toBe(1);
+    expect(second.weights).not.toBe(first.weights);
+    expect(Array.from(second.weights)).toEqual(copy.map((w) => w - 0.5));
+  });
+
+  it('returns the same snapshot object for every pull of one version', () => {
+    const actor = makeActor();
+    const a = actor.receive({ type: 'pull' }).weights;
+    expect(actor.receive({ type: 'pull' }).weights).toBe(a);
+    actor.receive({ type: 'status' });
+    expect(actor.receive({ type: 'pull' }).weights).toBe(a);
+  });
+
+  it('a snapshot taken after a round is not changed by the next round', () => {
+    const actor = makeActor();
+    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, new Array(LENGTH).fill(1))] });
+    actor.receive({ type: 'applyRound', round: 0 });
+    const snap = actor.receive({ type: 'pull' }).weights;
+    const copy = Array.from(snap);
+    actor.receive({ type: 'accumulate', round: 1, pieces: [piece(OFFSET, new Array(LENGTH).fill(1))] });
+    actor.receive({ type: 'applyRound', round: 1 });
+    expect(Array.from(snap)).toEqual(copy);
+  });
+});
+
+describe('ShardActor apply (async)', () => {
+  it('sgd changes exactly the pieces’ range, by lr x lrScale x g', () => {
+    const actor = makeActor('sgd', 0.5);
+    const before = weightsOf(actor);
+    const reply = actor.receive({ type: 'apply', pieces: [piece(OFFSET + 3, [2, 4, -2, 8])], lrScale: 0.5 });
+    expect(reply).toEqual({ version: 1 });
+    const after = weightsOf(actor);
+    const expected = [...before];
+    [2, 4, -2, 8].forEach((g, i) => (expected[3 + i] -= 0.25 * g));
+    expect(after).toEqual(expected);
+  });
+
+  it('the version advances once per message, however many pieces', () => {
+    const actor = makeActor('sgd');
+    const reply = actor.receive({
+      type: 'apply',
+      pieces: [piece(OFFSET, [1]), piece(OFFSET + 5, [1, 1]), piece(OFFSET + 9, [1])],
+      lrScale: 1,
+    });
+    expect(reply.version).toBe(1);
+    expect(actor.receive({ type: 'pull' }).version).toBe(1);
+    expect(actor.receive({ type: 'status' }).version).toBe(1);
+    expect(actor.receive({ type: 'apply', pieces: [], lrScale: 1 }).version).toBe(2);
+  });
+
+  it('a multi-piece adam apply is ONE optimizer step: equal to one piece over the same floats', () => {
+    const initial = randomFloats(1, LENGTH);
+    const split = makeActor('adam', 0.01, initial);
+    const whole = makeActor('adam', 0.01, initial);
+    const separate = makeActor('adam', 0.01, initial);
+    for (let step = 0; step < 3; step++) {
+      const g = randomFloats(10 + step, LENGTH);
+      split.receive({
+        type: 'apply',
+        // Out of order on purpose: the pieces of one message share one step whatever their order.
+        pieces: [
+          piece(OFFSET + 6, g.subarray(6)),
+          piece(OFFSET, g.subarray(0, 2)),
+          piece(OFFSET + 2, g.subarray(2, 6)),
+        ],
+        lrScale: 1,
+      });
+      whole.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
+      separate.receive({ type: 'apply', pieces: [piece(OFFSET, g.subarray(0, 5))], lrScale: 1 });
+      separate.receive({ type: 'apply', pieces: [piece(OFFSET + 5, g.subarray(5))], lrScale: 1 });
+    }
+    expect(optimizerStateOf(split).step).toBe(3);
+    expect(optimizerStateOf(whole).step).toBe(3);
+    expect(weightsOf(split)).toEqual(weightsOf(whole));
+    // Two messages are two steps: the bias correction differs, which is what the test must detect.
+    expect(optimizerStateOf(separate).step).toBe(6);
+    expect(weightsOf(separate)).not.toEqual(weightsOf(whole));
+  });
+
+  it.each(['sgd', 'momentum', 'adam'] as const)(
+    '%s: a piece outside the shard throws RangeError and changes nothing',
+    (optimizer) => {
+      for (const bad of [
+        piece(OFFSET - 1, [1]),
+        piece(OFFSET + LENGTH, [1]),
+        piece(OFFSET + LENGTH - 2, [1, 1, 1]),
+        piece(0, [1]),
+      ]) {
+        const actor = makeActor(optimizer);
+        const before = actor.receive({ type: 'status' });
+        expect(() => actor.receive({ type: 'apply', pieces: [bad], lrScale: 1 })).toThrow(RangeError);
+        expect(actor.receive({ type: 'status' })).toEqual(before);
+        expect(optimizerStateOf(actor).step).toBe(0);
+        expect(liveWeightsOf(actor)).toEqual(Array.from({ length: LENGTH }, (_, i) => i + 1));
+      }
+    },
+  );
+
+  // Regression: pieces before a bad one used to be written before the throw, invisibly (the version,
+  // snapshot and checksum stayed those of the untouched weights).
+  it('a bad piece after good ones throws and leaves the weights untouched', () => {
+    const actor = makeActor('sgd');
+    const before = weightsOf(actor);
+    expect(() =>
+      actor.receive({
+        type: 'apply',
+        pieces: [piece(OFFSET, [1, 1, 1]), piece(OFFSET + LENGTH, [1])],
+        lrScale: 1,
+      }),
+    ).toThrow(RangeError);
+    expect(liveWeightsOf(actor)).toEqual(before);
+  });
+
+  it('after a refused multi-piece apply, pull and status agree with the weights', () => {
+    const actor = makeActor('sgd');
+    const status = actor.receive({ type: 'status' });
+    const pulled = actor.receive({ type: 'pull' });
+    expect(() =>
+      actor.receive({
+        type: 'apply',
+        pieces: [piece(OFFSET, [1, 1, 1]), piece(OFFSET - 1, [1])],
+        lrScale: 1,
+      }),
+    ).toThrow(RangeError);
+    // Whatever the weights are now, a pull of this version and the checksum must describe them.
+    const after = actor.receive({ type: 'status' });
+    expect(after.version).toBe(status.version);
+    expect(Array.from(actor.receive({ type: 'pull' }).weights)).toEqual(liveWeightsOf(actor));
+    expect(Array.from(pulled.weights)).toEqual(liveWeightsOf(actor));
+  });
+});
+
+describe('ShardActor accumulate + applyRound (sync)', () => {
+  it('applies the mean with lr x count: sgd, by hand', () => {
+    const actor = makeActor('sgd', 0.25, Float32Array.from([1, 2, 3, 4]));
+    // Four workers, each gradient in two pieces.
+    const grads = [
+      [1, 0, 2, 4],
+      [3, 0, -2, 4],
+      [0, 8, 0, 4],
+      [4, 0, 0, 4],
+    ];
+    grads.forEach((g, i) => {
+      const reply = actor.receive({
+        type: 'accumulate',
+        round: 7,
+        pieces: [piece(OFFSET, g.slice(0, 1)), piece(OFFSET + 1, g.slice(1))],
+      });
+      expect(reply).toEqual({ round: 7, count: i + 1 });
+    });
+    // Nothing applied yet.
+    expect(weightsOf(actor)).toEqual([1, 2, 3, 4]);
+    expect(actor.receive({ type: 'pull' }).version).toBe(0);
+    const reply = actor.receive({ type: 'applyRound', round: 7 });
+    expect(reply).toEqual({ version: 1, count: 4 });
+    // mean = [2, 2, 0, 4]; lr x count = 1; w - 1 x mean.
+    expect(weightsOf(actor)).toEqual([-1, 0, 3, 0]);
+  });
+
+  it('three gradients: w - lr x 3 x mean = w - lr x sum', () => {
+    const actor = makeActor('sgd', 0.1, Float32Array.from([1, 1]));
+    for (const g of [
+      [0.3, 1],
+      [0.6, 2],
+      [0.9, 3],
+    ]) {
+      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, g)] });
+    }
+    actor.receive({ type: 'applyRound', round: 0 });
+    const [a, b] = weightsOf(actor);
+    expect(a).toBeCloseTo(1 - 0.1 * 1.8, 6);
+    expect(b).toBeCloseTo(1 - 0.1 * 6, 6);
+  });
+
+  it('applyRound is one optimizer step however many gradients', () => {
+    const actor = makeActor('adam');
+    for (let w = 0; w < 3; w++) {
+      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, randomFloats(w, LENGTH))] });
+    }
+    actor.receive({ type: 'applyRound', round: 0 });
+    expect(optimizerStateOf(actor).step).toBe(1);
+  });
+
+  it('a round with no gradients, another round id, or a second applyRound is a no-op', () => {
+    const actor = makeActor('sgd');
+    const before = actor.receive({ type: 'status' });
+    expect(actor.receive({ type: 'applyRound', round: 0 })).toEqual({ version: 0, count: 0 });
+    actor.receive({ type: 'accumulate', round: 3, pieces: [piece(OFFSET, new Array(LENGTH).fill(1))] });
+    expect(actor.receive({ type: 'applyRound', round: 2 })).toEqual({ version: 0, count: 0 });
+    expect(actor.receive({ type: 'status' })).toEqual(before);
+    expect(actor.receive({ type: 'applyRound', round: 3 })).toEqual({ version: 1, count: 1 });
+    const after = actor.receive({ type: 'status' });
+    expect(actor.receive({ type: 'applyRound', round: 3 })).toEqual({ version: 1, count: 0 });
+    expect(actor.receive({ type: 'status' })).toEqual(after);
+  });
+
+  it('the next round starts from a zero sum', () => {
+    const actor = makeActor('sgd', 1, new Float32Array(2));
+    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [5, 5])] });
+    actor.receive({ type: 'applyRound', round: 0 });
+    actor.receive({ type: 'accumulate', round: 1, pieces: [piece(OFFSET + 1, [1])] });
+    actor.receive({ type: 'applyRound', round: 1 });
+    expect(weightsOf(actor)).toEqual([-5, -6]);
+  });
+
+  it('an accumulate outside the shard throws RangeError', () => {
+    const actor = makeActor('sgd');
+    expect(() =>
+      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET + LENGTH - 1, [1, 1])] }),
+    ).toThrow(RangeError);
+    expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(0);
+  });
+
+  // Regression: like `apply`, `accumulate` used to add the pieces before a bad one into the round's sum.
+  it('a refused accumulate leaves nothing in the round’s sum', () => {
+    const actor = makeActor('sgd', 1, new Float32Array(LENGTH));
+    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, new Array(LENGTH).fill(1))] });
+    expect(() =>
+      actor.receive({
+        type: 'accumulate',
+        round: 0,
+        pieces: [piece(OFFSET, new Array(LENGTH).fill(100)), piece(OFFSET + LENGTH, [1])],
+      }),
+    ).toThrow(RangeError);
+    expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(1);
+    expect(weightsOf(actor)).toEqual(new Array(LENGTH).fill(-1));
+  });
+});
+
+describe('ShardActor status', () => {
+  const sha1 = (floats: number[]) =>
+    createHash('sha1')
+      .update(new Uint8Array(Float32Array.from(floats).buffer))
+      .digest('hex');
+
+  it('reports index, offset, length, version and the sha1 of the weights', () => {
+    const actor = makeActor();
+    expect(actor.receive({ type: 'status' })).toEqual({
+      index: 2,
+      offset: OFFSET,
+      length: LENGTH,
+      version: 0,
+      checksum: sha1(weightsOf(actor)),
+    });
+  });
+
+  it('the checksum changes iff the weights change', () => {
+    const actor = makeActor('sgd');
+    const c0 = actor.receive({ type: 'status' }).checksum;
+    // A zero gradient bumps the version but leaves the weights: same checksum.
+    actor.receive({ type: 'apply', pieces: [piece(OFFSET, new Array(LENGTH).fill(0))], lrScale: 1 });
+    const s1 = actor.receive({ type: 'status' });
+    expect(s1.version).toBe(1);
+    expect(s1.checksum).toBe(c0);
+    actor.receive({ type: 'apply', pieces: [piece(OFFSET + 9, [1])], lrScale: 1 });
+    const c2 = actor.receive({ type: 'status' }).checksum;
+    expect(c2).not.toBe(c0);
+    expect(c2).toBe(sha1(weightsOf(actor)));
+    // An empty round changes nothing.
+    actor.receive({ type: 'applyRound', round: 5 });
+    expect(actor.receive({ type: 'status' }).checksum).toBe(c2);
+    // Undoing the update restores the checksum.
+    actor.receive({ type: 'apply', pieces: [piece(OFFSET + 9, [-1])], lrScale: 1 });
+    expect(actor.receive({ type: 'status' }).checksum).toBe(c0);
+  });
+});
+
+describe('LocalShardRef', () => {
+  it('answers with the actor’s reply', async () => {
+    const ref = new LocalShardRef(makeActor());
+    expect(ref.index).toBe(2);
+    await expect(ref.ask({ type: 'pull' })).resolves.toMatchObject({ version: 0 });
+  });
+
+  it('turns an actor exception into a rejection, not a synchronous throw', async () => {
+    const ref = new LocalShardRef(makeActor());
+    let promise: Promise<unknown> | undefined;
+    expect(() => {
+      promise = ref.ask({ type: 'apply', pieces: [piece(0, [1])], lrScale: 1 });
+    }).not.toThrow();
+    await expect(promise).rejects.toBeInstanceOf(RangeError);
+  });
+});
