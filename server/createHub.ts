@@ -48,6 +48,9 @@ export interface Hub {
   close(): Promise<void>;
 }
 
+/** The smallest batch `--target-step-ms` hands a slow worker: below it, gradients are mostly noise. */
+const MIN_ADAPTIVE_BATCH = 8;
+
 /** Bytes of socket.io/engine.io framing a push may carry beyond its gradient. */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 
@@ -93,6 +96,19 @@ export async function createHub({
     shards,
     units,
     roundTimeoutMs: options.roundTimeoutMs,
+    replicasToAggregate: options.replicasToAggregate,
+    maxStaleness: options.maxStaleness,
+    stalenessLr: options.stalenessLr,
+    leaseTimeoutMs: options.leaseTimeoutMs,
+    batchSizing:
+      options.targetStepMs === undefined
+        ? undefined
+        : {
+            targetStepMs: options.targetStepMs,
+            minBatch: MIN_ADAPTIVE_BATCH,
+            maxBatch: Math.max(MIN_ADAPTIVE_BATCH, options.unitSize),
+            initialBatch: options.batchSize,
+          },
   });
   const config: RunConfig = {
     mode: options.mode,

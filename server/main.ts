@@ -58,6 +58,31 @@ const program = new Command('npm start --')
       .argParser(secondsToMs),
   )
   .addOption(
+    new Option(
+      '--replicas-to-aggregate <k>',
+      'sync mode: gradients a round averages; later ones are dropped (default: one per worker)',
+    ).argParser(integerIn(1, 100_000)),
+  )
+  .addOption(
+    new Option('--max-staleness <updates>', 'async mode: refuse gradients older than this').argParser(
+      integerIn(0, 1_000_000),
+    ),
+  )
+  .addOption(
+    new Option('--staleness-lr', 'async mode: divide the learning rate by the staleness').default(false),
+  )
+  .addOption(
+    new Option('--lease-timeout <seconds>', 'a silent worker loses its work unit after this long')
+      .default(D.leaseTimeoutMs, String(D.leaseTimeoutMs / 1000))
+      .argParser(secondsToMs),
+  )
+  .addOption(
+    new Option(
+      '--target-step-ms <ms>',
+      'size each worker’s batch so one gradient takes about this long',
+    ).argParser(integerIn(1, 600_000)),
+  )
+  .addOption(
     new Option('--eval-interval <seconds>', 'how often to measure test accuracy')
       .default(D.evalIntervalMs, String(D.evalIntervalMs / 1000))
       .argParser(secondsToMs),
@@ -84,6 +109,11 @@ const flags = program.opts<{
   batchSize: number;
   unitSize: number;
   roundTimeout: number;
+  replicasToAggregate?: number;
+  maxStaleness?: number;
+  stalenessLr: boolean;
+  leaseTimeout: number;
+  targetStepMs?: number;
   evalInterval: number;
   evalExamples: number;
   seed: number;
@@ -98,6 +128,11 @@ const options: HubOptions = {
   batchSize: flags.batchSize,
   unitSize: flags.unitSize,
   roundTimeoutMs: flags.roundTimeout,
+  replicasToAggregate: flags.replicasToAggregate,
+  maxStaleness: flags.maxStaleness,
+  stalenessLr: flags.stalenessLr,
+  leaseTimeoutMs: flags.leaseTimeout,
+  targetStepMs: flags.targetStepMs,
   evalIntervalMs: flags.evalInterval,
   evalExamples: flags.evalExamples,
   seed: flags.seed,

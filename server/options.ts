@@ -16,6 +16,19 @@ export interface HubOptions {
   readonly unitSize: number;
   /** Sync mode: a round closes with what it has after this long. */
   readonly roundTimeoutMs: number;
+  /**
+   * Sync mode: gradients a round averages; later ones (backup workers) are dropped. Undefined: one
+   * from every worker registered when the round opened.
+   */
+  readonly replicasToAggregate?: number;
+  /** Async mode: refuse gradients computed from weights more than this many updates old. */
+  readonly maxStaleness?: number;
+  /** Async mode: divide the learning rate by a gradient's staleness. */
+  readonly stalenessLr: boolean;
+  /** A worker's work unit returns to the pool after this long without a message from it. */
+  readonly leaseTimeoutMs: number;
+  /** Size each worker's batch from its speed so that one gradient takes about this long. */
+  readonly targetStepMs?: number;
   /** How often the hub measures test accuracy (only when the weights changed). */
   readonly evalIntervalMs: number;
   /** Test examples per evaluation (the first N of the 10,000). */
@@ -35,6 +48,8 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   batchSize: 64,
   unitSize: 640,
   roundTimeoutMs: 10_000,
+  stalenessLr: false,
+  leaseTimeoutMs: 60_000,
   evalIntervalMs: 5_000,
   evalExamples: 10_000,
   seed: 1,

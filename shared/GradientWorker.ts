@@ -26,6 +26,12 @@ export interface GradientWorkerOptions {
   readonly onStep?: (report: StepReport) => void;
   /** Refusals the loop recovers from (a sync round closed before the gradient arrived, ...). */
   readonly onRefused?: (error: HubRequestError) => void;
+  /**
+   * Awaited between steps so the page (or the Node event loop) can breathe; default `tf.nextFrame()`.
+   * A browser tab passes one that does not wait for an animation frame while the tab is hidden:
+   * browsers stop requestAnimationFrame in background tabs, which would stall the loop.
+   */
+  readonly yieldBetweenSteps?: () => Promise<void>;
 }
 
 export interface WorkerSummary {
@@ -35,7 +41,13 @@ export interface WorkerSummary {
 }
 
 /** Refusals after which the worker simply pulls fresh weights and computes the batch again. */
-const RETRYABLE = new Set<string>([ErrorCode.StaleRound, ErrorCode.NotInRound, ErrorCode.DuplicateInRound]);
+const RETRYABLE = new Set<string>([
+  ErrorCode.StaleRound,
+  ErrorCode.NotInRound,
+  ErrorCode.DuplicateInRound,
+  ErrorCode.BackupDropped,
+  ErrorCode.TooStale,
+]);
 
 /**
  * The worker's loop, the same in Node and in a browser tab: lease a work unit and fetch its examples,
@@ -71,22 +83,24 @@ export class GradientWorker {
 
   async run(): Promise<WorkerSummary> {
     const { client, maxSteps = Infinity } = this.options;
-    const batchSize = this.options.batchSize ?? client.config.batchSize;
-    let unit: WorkUnit | null = null;
-    let data: Examples | null = null;
+    let unit: { lease: WorkUnit; data: Examples; session: number } | null = null;
     let cursor = 0;
     try {
       while (!this.stopping && this.steps < maxSteps) {
-        if (unit === null || data === null || cursor >= unit.count) {
-          if (unit !== null) await client.completeUnit(unit.unitId);
-          unit = await client.leaseUnit();
-          data = await client.fetchExamples(unit);
+        // A reconnect ends the hub's side of the lease: the unit may already be someone else's.
+        if (unit !== null && (cursor >= unit.lease.count || unit.session !== client.sessionId)) {
+          if (unit.session === client.sessionId) await this.complete(unit.lease);
+          unit = null;
+        }
+        if (unit === null) {
+          const session: number = client.sessionId;
+          const lease = await client.leaseUnit();
+          unit = { lease, data: await client.fetchExamples(lease), session };
           cursor = 0;
         }
-        const count = Math.min(batchSize, unit.count - cursor);
-        if (await this.step(data, cursor, count)) cursor += count;
+        cursor += await this.step(unit.lease, unit.data, cursor);
         // Let the page (or the Node event loop) breathe between steps.
-        await tf.nextFrame();
+        await (this.options.yieldBetweenSteps ?? tf.nextFrame)();
       }
     } finally {
       this.model.dispose();
@@ -94,12 +108,19 @@ export class GradientWorker {
     return { steps: this.steps, examples: this.examples, refused: this.refused };
   }
 
-  /** One pull -> gradient -> push. False when the hub refused the gradient for a reason worth a retry. */
-  private async step(data: Examples, start: number, count: number): Promise<boolean> {
+  /**
+   * One pull -> gradient -> push on the unit's examples from `start`. Returns how many examples it
+   * used up: 0 when the hub refused the gradient for a reason worth a retry.
+   */
+  private async step(unit: WorkUnit, data: Examples, start: number): Promise<number> {
     const { client } = this.options;
     const pulled = await client.pull();
+    // An explicit batch size wins; then the hub's request (it sizes batches by speed); then its default.
+    const batchSize = this.options.batchSize ?? pulled.batchSize ?? client.config.batchSize;
+    const count = Math.min(batchSize, unit.count - start);
     writeFlatWeights(this.model, this.layout, pulled.weights);
     const { xs, ys } = examplesToTensors(data, start, count);
+    const began = performance.now();
     let result;
     try {
       result = await computeGradients(this.model, this.layout, xs, ys);
@@ -107,6 +128,7 @@ export class GradientWorker {
       xs.dispose();
       ys.dispose();
     }
+    const computeMs = performance.now() - began;
     try {
       const reply = await client.push({
         gradient: result.gradient,
@@ -114,6 +136,8 @@ export class GradientWorker {
         round: pulled.round,
         examples: count,
         loss: result.loss,
+        unitId: unit.unitId,
+        computeMs,
       });
       this.steps++;
       this.examples += count;
@@ -124,12 +148,21 @@ export class GradientWorker {
         examples: this.examples,
         staleness: reply.staleness,
       });
-      return true;
+      return count;
     } catch (error) {
       if (!(error instanceof HubRequestError) || !RETRYABLE.has(error.code)) throw error;
       this.refused++;
       this.options.onRefused?.(error);
-      return false;
+      return 0;
+    }
+  }
+
+  /** Reports a finished unit. A lease that expired meanwhile is no error: the unit went back to the pool. */
+  private async complete(unit: WorkUnit): Promise<void> {
+    try {
+      await this.options.client.completeUnit(unit.unitId);
+    } catch (error) {
+      if (!(error instanceof HubRequestError) || error.code !== ErrorCode.UnknownUnit) throw error;
     }
   }
 }

@@ -30,39 +30,78 @@ export interface HubClientOptions {
   readonly device?: string;
   /** How long to wait for an answer to one request (sync pushes add the round timeout). */
   readonly ackTimeoutMs?: number;
+  /**
+   * Reconnect (with backoff) when the connection drops, say hello again, and retry the requests that
+   * were in flight; a retried push keeps its id, so the hub applies it at most once. Default: off
+   * (the connection ends; see onDisconnect).
+   */
+  readonly reconnect?: boolean;
 }
+
+export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
 
 export interface PulledWeights {
   readonly weights: Float32Array;
   readonly versions: number[];
   readonly globalStep: number;
   readonly round?: number;
+  /** The batch size the hub asks for next, when it sizes batches (`--target-step-ms`). */
+  readonly batchSize?: number;
 }
 
 export type PushInput = Omit<PushRequest, 'gradient' | 'pushId'> & { readonly gradient: Float32Array };
+export interface PushOutcome {
+  readonly globalStep: number;
+  readonly staleness: number;
+  readonly duplicate?: boolean;
+}
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type RequestEvent = 'pull' | 'push' | 'unit:lease' | 'unit:complete';
+type AckReply<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
+type ReplyBody<E extends keyof ClientToServerEvents> = Extract<AckReply<E>, { ok: true }>;
 
 const DEFAULT_ACK_TIMEOUT_MS = 30_000;
+
+/** A random id, so that push ids stay unique across reconnects and hub restarts. */
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 /**
  * The protocol, written once: the Node worker, the browser worker and the tests all speak to the hub
  * through this class. Websocket transport only (polling would move binary as base64).
  */
 export class HubClient {
+  private readonly socket: HubSocket;
+  private readonly options: HubClientOptions;
+  private readonly clientId = randomId();
   private pushCounter = 0;
+  private session: { workerId: string; config: RunConfig };
+  /** Resolves while registered; replaced by a pending one while reconnecting. */
+  private registered: Promise<void> = Promise.resolve();
+  private markRegistered: () => void = () => undefined;
+  private state: ConnectionState = 'connected';
+  private readonly stateListeners = new Set<(state: ConnectionState, detail: string) => void>();
+  /** Incremented by every successful hello after the first: the hub has forgotten earlier leases. */
+  private sessionNumber = 0;
 
-  private constructor(
-    private readonly socket: HubSocket,
-    private readonly options: HubClientOptions,
-    readonly workerId: string,
-    readonly config: RunConfig,
-  ) {}
+  private constructor(socket: HubSocket, options: HubClientOptions, workerId: string, config: RunConfig) {
+    this.socket = socket;
+    this.options = options;
+    this.session = { workerId, config };
+    socket.on('disconnect', (reason) => this.onConnectionLost(reason));
+    socket.on('connect', () => void this.onReconnected());
+  }
 
   static async connect(options: HubClientOptions): Promise<HubClient> {
     const socket: HubSocket = io(options.url, {
       transports: ['websocket'],
+      // The first connection fails fast; reconnection is switched on once it has succeeded.
       reconnection: false,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5_000,
       timeout: options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
     });
     try {
@@ -74,14 +113,8 @@ export class HubClient {
           ),
         );
       });
-      const reply = await socket
-        .timeout(options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS)
-        .emitWithAck('hello', {
-          protocolVersion: PROTOCOL_VERSION,
-          backend: options.backend,
-          device: options.device,
-        });
-      const { workerId, config } = unwrap('hello', reply);
+      const { workerId, config } = await hello(socket, options);
+      socket.io.reconnection(options.reconnect ?? false);
       return new HubClient(socket, options, workerId, config);
     } catch (error) {
       socket.disconnect();
@@ -89,42 +122,70 @@ export class HubClient {
     }
   }
 
-  get connected(): boolean {
-    return this.socket.connected;
+  get workerId(): string {
+    return this.session.workerId;
   }
 
-  /** Calls `listener` once when the connection to the hub is lost. */
+  get config(): RunConfig {
+    return this.session.config;
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Changes after each reconnect: leases and sync rounds of an earlier session are gone. */
+  get sessionId(): number {
+    return this.sessionNumber;
+  }
+
+  /** Calls `listener` once when the connection to the hub is lost for good (or, without `reconnect`, at all). */
   onDisconnect(listener: (reason: string) => void): void {
-    this.socket.once('disconnect', listener);
+    const wrapped = (state: ConnectionState, detail: string) => {
+      if (state === 'closed' || (state === 'reconnecting' && !this.options.reconnect)) {
+        this.stateListeners.delete(wrapped);
+        listener(detail);
+      }
+    };
+    this.stateListeners.add(wrapped);
+  }
+
+  /** Calls `listener` on every change of connection state. Returns a function that unsubscribes. */
+  onStateChange(listener: (state: ConnectionState, detail: string) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
   }
 
   async pull(selection: { shards?: number[]; keys?: string[] } = {}): Promise<PulledWeights> {
     // Sync mode: a pull may wait for the next round to open.
-    const reply = await this.request('pull', selection, this.config.roundTimeoutMs);
+    const reply = await this.request('pull', selection, this.config.roundTimeoutMs, true);
     return {
       weights: bytesToFloats(reply.weights),
       versions: reply.versions,
       globalStep: reply.globalStep,
       round: reply.round,
+      batchSize: reply.batchSize,
     };
   }
 
-  async push(input: PushInput): Promise<{ globalStep: number; staleness: number }> {
+  async push(input: PushInput): Promise<PushOutcome> {
     const request: PushRequest = {
       ...input,
-      pushId: `${this.workerId}-${++this.pushCounter}`,
+      pushId: `${this.clientId}-${++this.pushCounter}`,
       gradient: floatsToBytes(input.gradient),
     };
-    // Sync mode: the ack comes when the round closes.
-    return this.request('push', request, this.config.roundTimeoutMs);
+    // Sync mode: the ack comes when the round closes. A retry keeps the id: the hub answers it
+    // with the first outcome if the first attempt had arrived.
+    return this.request('push', request, this.config.roundTimeoutMs, true);
   }
 
   async leaseUnit(): Promise<WorkUnit> {
-    return (await this.request('unit:lease', {})).unit;
+    return (await this.request('unit:lease', {}, 0, true)).unit;
   }
 
+  /** Not retried: a lease does not survive a reconnect (the hub gives the unit to someone else). */
   async completeUnit(unitId: number): Promise<number> {
-    return (await this.request('unit:complete', { unitId })).epoch;
+    return (await this.request('unit:complete', { unitId }, 0, false)).epoch;
   }
 
   /** Downloads a work unit's examples (binary over HTTP). */
@@ -141,34 +202,115 @@ export class HubClient {
   }
 
   close(): void {
+    this.setState('closed', 'closed by the client');
     this.socket.disconnect();
   }
 
-  private async request<E extends 'pull' | 'push' | 'unit:lease' | 'unit:complete'>(
+  private async request<E extends RequestEvent>(
     event: E,
     payload: Parameters<ClientToServerEvents[E]>[0],
-    extraTimeoutMs = 0,
+    extraTimeoutMs: number,
+    retryAfterReconnect: boolean,
   ): Promise<ReplyBody<E>> {
     const timeoutMs = (this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS) + extraTimeoutMs;
-    let reply: unknown;
-    try {
-      // socket.io's typed emitWithAck cannot follow a generic event name; the reply type is fixed
-      // by ClientToServerEvents[E] all the same.
-      const emit = this.socket.timeout(timeoutMs).emitWithAck as (e: string, p: unknown) => Promise<unknown>;
-      reply = await emit.call(this.socket.timeout(timeoutMs), event, payload);
-    } catch (error) {
-      const reason = this.socket.connected ? `no answer within ${timeoutMs} ms` : 'the connection was lost';
-      throw new HubRequestError(
-        this.socket.connected ? 'TIMEOUT' : 'UNREACHABLE',
-        `${event}: ${reason} (${error})`,
-      );
+    for (;;) {
+      if (this.state === 'closed') throw new HubRequestError('UNREACHABLE', `${event}: the client is closed`);
+      await this.registered;
+      let reply: unknown;
+      try {
+        reply = await this.emitUnlessDisconnected(event, payload, timeoutMs);
+      } catch (error) {
+        // Read afresh: the state may have changed while the request was in flight.
+        const state = this.state as ConnectionState;
+        const lost = state !== 'connected';
+        if (lost && retryAfterReconnect && this.options.reconnect && state !== 'closed') continue;
+        const reason = lost ? 'the connection was lost' : `no answer within ${timeoutMs} ms`;
+        throw new HubRequestError(lost ? 'UNREACHABLE' : 'TIMEOUT', `${event}: ${reason} (${error})`);
+      }
+      return unwrap(event, reply as AckReply<E>);
     }
-    return unwrap(event, reply as AckReply<E>);
+  }
+
+  /** Emits with an ack timeout; rejects at once when the connection drops meanwhile. */
+  private emitUnlessDisconnected(event: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onLost = () => reject(new Error('disconnected'));
+      this.socket.once('disconnect', onLost);
+      // socket.io's typed emitWithAck cannot follow a generic event name; the reply type is fixed by
+      // ClientToServerEvents[E] all the same.
+      const emitter = this.socket.timeout(timeoutMs) as unknown as {
+        emitWithAck(e: string, p: unknown): Promise<unknown>;
+      };
+      emitter.emitWithAck(event, payload).then(
+        (reply) => {
+          this.socket.off('disconnect', onLost);
+          resolve(reply);
+        },
+        (error: unknown) => {
+          this.socket.off('disconnect', onLost);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private onConnectionLost(reason: string): void {
+    if (this.state === 'closed') return;
+    // Messages socket.io buffered while offline would reach the hub before the new hello.
+    this.socket.sendBuffer = [];
+    this.registered = new Promise((resolve) => (this.markRegistered = resolve));
+    if (!this.options.reconnect) {
+      this.setState('closed', reason);
+      return;
+    }
+    this.setState('reconnecting', reason);
+    // A disconnect the server asked for is not retried by socket.io itself.
+    if (reason === 'io server disconnect')
+      setTimeout(() => this.state !== 'closed' && this.socket.connect(), 1_000);
+  }
+
+  private async onReconnected(): Promise<void> {
+    if (this.state !== 'reconnecting') return;
+    try {
+      const session = await hello(this.socket, this.options);
+      if (session.config.model !== this.config.model || session.config.params !== this.config.params) {
+        this.setState('closed', `the hub now trains ${session.config.model}; start again`);
+        this.socket.disconnect();
+        return;
+      }
+      this.session = session;
+      this.sessionNumber++;
+      this.setState('connected', `reconnected as ${session.workerId}`);
+      this.markRegistered();
+    } catch (error) {
+      this.setState(
+        'closed',
+        `hello after reconnecting failed: ${error instanceof Error ? error.message : error}`,
+      );
+      this.socket.disconnect();
+    }
+  }
+
+  private setState(state: ConnectionState, detail: string): void {
+    if (this.state === state || this.state === 'closed') return;
+    this.state = state;
+    if (state === 'closed') this.markRegistered(); // release waiters; they see 'closed' and stop
+    for (const listener of [...this.stateListeners]) listener(state, detail);
   }
 }
 
-type AckReply<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
-type ReplyBody<E extends keyof ClientToServerEvents> = Extract<AckReply<E>, { ok: true }>;
+async function hello(
+  socket: HubSocket,
+  options: HubClientOptions,
+): Promise<{ workerId: string; config: RunConfig }> {
+  const reply = await socket.timeout(options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS).emitWithAck('hello', {
+    protocolVersion: PROTOCOL_VERSION,
+    backend: options.backend,
+    device: options.device,
+  });
+  const { workerId, config } = unwrap('hello', reply);
+  return { workerId, config };
+}
 
 function unwrap<R extends Reply<object>>(event: string, reply: R): Extract<R, { ok: true }> {
   if (reply.ok) return reply as Extract<R, { ok: true }>;

@@ -25,6 +25,10 @@ export const ErrorCode = {
   DuplicateInRound: 'DUPLICATE_IN_ROUND',
   /** Sync mode: the worker joined after the round opened; it takes part from the next round. */
   NotInRound: 'NOT_IN_ROUND',
+  /** Sync mode: the round already averaged its `--replicas-to-aggregate` gradients; this backup was dropped. */
+  BackupDropped: 'BACKUP_DROPPED',
+  /** Async mode: the gradient was computed from weights more than `--max-staleness` updates old. */
+  TooStale: 'TOO_STALE',
   /** Sync mode averages whole gradients: a push must cover every shard. */
   SyncNeedsFullGradient: 'SYNC_NEEDS_FULL_GRADIENT',
   /** A work unit id that is not leased to this worker. */

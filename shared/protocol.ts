@@ -50,6 +50,10 @@ export const pushSchema = z.strictObject({
   examples: z.number().int().positive().max(1_000_000),
   /** Mean training loss of that batch, before the update. */
   loss: z.number(),
+  /** The work unit the batch came from: the push renews its lease. */
+  unitId: count.optional(),
+  /** Milliseconds the gradient took to compute; lets the hub size this worker's batches. */
+  computeMs: z.number().nonnegative().max(3_600_000).optional(),
   /** The gradient: float32 little-endian, the covered floats in order. */
   gradient: binary,
 });
@@ -93,10 +97,17 @@ export type PullReply = Reply<{
   globalStep: number;
   /** Sync mode: the round a gradient computed from these weights belongs to. */
   round?: number;
+  /** The batch size the hub asks of this worker for its next gradient (`--target-step-ms`). */
+  batchSize?: number;
   /** float32 little-endian: the covered floats in order. */
   weights: Binary;
 }>;
-export type PushReply = Reply<{ globalStep: number; staleness: number }>;
+export type PushReply = Reply<{
+  globalStep: number;
+  staleness: number;
+  /** True when this push id had already been received (a retry): it was not applied again. */
+  duplicate?: boolean;
+}>;
 /** A work unit: training examples [start, start + count), fetched as binary from `url`. */
 export interface WorkUnit {
   readonly unitId: number;

@@ -85,9 +85,18 @@ function gradient(seed: number): Float32Array {
   return Float32Array.from({ length: TOTAL }, () => Math.floor(random() * 7) - 3);
 }
 
+let pushCounter = 0;
+
 function push(
   g: Float32Array,
-  options: { round?: number; examples?: number; loss?: number; versions?: number[]; shards?: number[] } = {},
+  options: {
+    round?: number;
+    examples?: number;
+    loss?: number;
+    versions?: number[];
+    shards?: number[];
+    pushId?: string;
+  } = {},
 ): GradientPush {
   const selection = options.shards
     ? resolveSelection({ shards: options.shards }, layout, ranges)
@@ -103,6 +112,7 @@ function push(
     round: options.round,
     examples: options.examples ?? 10,
     loss: options.loss ?? 1,
+    pushId: options.pushId ?? `push-${++pushCounter}`,
   };
 }
 
@@ -206,7 +216,7 @@ describe('Coordinator, async mode', () => {
     const w = hub.coordinator.join({ backend: 'wasm' });
     hub.coordinator.leave(w);
     expect(await codeOf(hub.coordinator.push(w, push(gradient(1))))).toBe(ErrorCode.NotRegistered);
-    expect(hub.coordinator.isRegistered(w)).toBe(false);
+    expect(hub.coordinator.touch(w)).toBe(false);
     expect(weightsOf(hub)).toEqual(new Array(TOTAL).fill(0));
   });
 
@@ -243,7 +253,7 @@ describe('Coordinator, sync mode', () => {
     await expect(hub.coordinator.roundFor(a)).resolves.toBe(0);
   });
 
-  it('a round waits for every participant, then applies mean x count once', async () => {
+  it('a round waits for every participant, then applies the example-weighted mean x count once', async () => {
     const hub = makeHub('sync');
     const [a, b, c] = [0, 1, 2].map(() => hub.coordinator.join({ backend: 'wasm' }));
     const [ga, gb, gc] = [gradient(1), gradient(2), gradient(3)];
@@ -259,7 +269,9 @@ describe('Coordinator, sync mode', () => {
     await flush();
     for (const p of [pa, pb, pc])
       expect(p).toMatchObject({ state: 'resolved', value: { globalStep: 1, staleness: 0 } });
-    expect(weightsOf(hub)).toEqual(neg(sum(ga, gb, gc)));
+    // Batches of 10, 20 and 30 examples: the mean is per example; lr (1) x 3 gradients.
+    const expected = ga.map((_, i) => (-3 * (10 * ga[i] + 20 * gb[i] + 30 * gc[i])) / 60);
+    weightsOf(hub).forEach((w, i) => expect(w).toBeCloseTo(expected[i], 5));
     expect(versionsOf(hub)).toEqual([1, 1, 1]);
     expect(hub.coordinator.status()).toMatchObject({
       globalStep: 1,
@@ -484,7 +496,7 @@ interface ModelRound {
   readonly id: number;
   readonly participants: Set<string>;
   readonly received: Set<string>;
-  readonly gradients: Float32Array[];
+  readonly gradients: { readonly g: Float32Array; readonly examples: number }[];
   examples: number;
 }
 
@@ -542,7 +554,7 @@ class SyncModel {
     if (!round.participants.has(id)) return ErrorCode.NotInRound;
     if (round.received.has(id)) return ErrorCode.DuplicateInRound;
     round.received.add(id);
-    round.gradients.push(g);
+    round.gradients.push({ g, examples });
     round.examples += examples;
     this.pushesAccepted++;
     this.pushesInRound.set(round.id, [...(this.pushesInRound.get(round.id) ?? []), pushId]);
@@ -564,7 +576,11 @@ class SyncModel {
   private close(round: ModelRound): void {
     this.globalStep++;
     this.examplesSeen += round.examples;
-    for (const g of round.gradients) for (let i = 0; i < TOTAL; i++) this.weights[i] -= g[i];
+    // sgd, rate 1: the example-weighted mean gradient times the number of gradients.
+    const count = round.gradients.length;
+    for (const { g, examples } of round.gradients) {
+      for (let i = 0; i < TOTAL; i++) this.weights[i] -= (count * examples * g[i]) / round.examples;
+    }
     for (const pushId of this.pushesInRound.get(round.id) ?? [])
       this.pushResults.set(pushId, this.globalStep);
     this.round = null;
@@ -855,7 +871,9 @@ async function fuzzSyncConcurrentOnce(seed: number): Promise<void> {
       else {
         const id = pick(workers);
         const g = gradient(seed * 1000 + batch * 10 + k);
-        const examples = 1 + Math.floor(random() * 64);
+        // Equal batches: a round's example-weighted mean is then its plain mean, so the weights end
+        // at minus the sum of the applied gradients whichever round each landed in.
+        const examples = 16;
         const round = coordinator.status().round ?? undefined;
         const outcome = track(coordinator.push(id, push(g, { round, examples })));
         accepted.push({ examples, g, outcome });

@@ -2,6 +2,8 @@ import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { TrainingMode } from '../../shared/protocol.js';
 import type { LeasedUnit, UnitPool } from '../data/UnitPool.js';
 import { RateMeter } from '../metrics/RateMeter.js';
+import { BatchSizer, type BatchSizerOptions } from './BatchSizer.js';
+import { PushLedger } from './PushLedger.js';
 import type { GradientPiece } from './ShardActor.js';
 import type { ShardRef } from './ShardRef.js';
 
@@ -11,6 +13,19 @@ export interface CoordinatorOptions {
   readonly units: UnitPool;
   /** Sync mode: a round closes with what it has after this long. */
   readonly roundTimeoutMs: number;
+  /**
+   * Sync mode: a round closes after this many gradients; later ones (backup workers) are dropped.
+   * Undefined: one from every worker registered when the round opened.
+   */
+  readonly replicasToAggregate?: number;
+  /** Async mode: refuse gradients computed from weights more than this many updates old. */
+  readonly maxStaleness?: number;
+  /** Async mode: divide the learning rate by the gradient's staleness (when above 1). */
+  readonly stalenessLr?: boolean;
+  /** A work unit returns to the pool when its worker has sent nothing for this long. */
+  readonly leaseTimeoutMs?: number;
+  /** Size each worker's batch from its speed so that a gradient takes about this long. */
+  readonly batchSizing?: BatchSizerOptions;
   readonly now?: () => number;
 }
 
@@ -27,12 +42,18 @@ export interface GradientPush {
   readonly round?: number;
   readonly examples: number;
   readonly loss: number;
+  /** Unique per push; a retried push with a known id is answered, not applied again. */
+  readonly pushId: string;
+  /** Milliseconds the worker spent computing the gradient. */
+  readonly computeMs?: number;
 }
 
 export interface PushResult {
   readonly globalStep: number;
   /** Updates applied to the pushed shards since the gradient's weights were pulled (async mode). */
   readonly staleness: number;
+  /** The push id had been seen before: this is the first push's outcome, nothing was applied. */
+  readonly duplicate?: boolean;
 }
 
 export interface WorkerStatus {
@@ -117,6 +138,7 @@ const LOSS_SMOOTHING = 0.1;
 export const MAX_STALENESS_BUCKET = 16;
 const RECENT_ROUNDS = 120;
 const RECENT_EVENTS = 50;
+const DEFAULT_LEASE_TIMEOUT_MS = 60_000;
 
 /**
  * Owns the run's global state: who is training, the global step, examples seen, work-unit leases and,
@@ -145,6 +167,10 @@ export class Coordinator {
   /** Sync mode: pulls waiting for a round their worker takes part in. */
   private roundWaiters: { workerId: string; resolve: (round: number) => void; reject: (e: Error) => void }[] =
     [];
+  /** The last round that closed, to tell a dropped backup gradient from a stale one. */
+  private lastClosedRound: Round | null = null;
+  private readonly ledger = new PushLedger<PushResult>();
+  private readonly batchSizer: BatchSizer | null;
   private closed = false;
 
   constructor(options: CoordinatorOptions) {
@@ -152,6 +178,7 @@ export class Coordinator {
     this.now = options.now ?? Date.now;
     this.shardVersions = options.shards.map(() => 0);
     this.throughput = new RateMeter(10_000, this.now);
+    this.batchSizer = options.batchSizing ? new BatchSizer(options.batchSizing) : null;
   }
 
   join(info: WorkerInfo): string {
@@ -188,6 +215,7 @@ export class Coordinator {
       RECENT_EVENTS,
     );
     this.options.units.release(workerId);
+    this.batchSizer?.forget(workerId);
     this.roundWaiters = this.roundWaiters.filter((waiter) => {
       if (waiter.workerId !== workerId) return true;
       waiter.reject(new HubError(ErrorCode.NotRegistered, 'the worker left'));
@@ -196,7 +224,7 @@ export class Coordinator {
     const round = this.round;
     if (round && !round.closing) {
       round.participants.delete(workerId);
-      if (round.received.size > 0 && this.allReceived(round)) void this.closeRound(round);
+      if (round.received.size > 0 && this.roundComplete(round)) void this.closeRound(round);
       else if (round.participants.size === 0) this.reopenEmptyRound(round);
     }
   }
@@ -208,8 +236,18 @@ export class Coordinator {
     if (worker) worker.refused[code] = (worker.refused[code] ?? 0) + 1;
   }
 
-  isRegistered(workerId: string): boolean {
-    return this.workers.has(workerId);
+  /** A sign of life from the worker: renews its leases. False when it is not registered. */
+  touch(workerId: string): boolean {
+    const worker = this.workers.get(workerId);
+    if (!worker) return false;
+    worker.lastSeen = this.now();
+    this.options.units.renew(workerId, worker.lastSeen);
+    return true;
+  }
+
+  /** The batch size this worker should use next (`batchSizing`), or undefined for the hub's default. */
+  batchSizeFor(workerId: string): number | undefined {
+    return this.batchSizer?.batchSizeFor(workerId);
   }
 
   /**
@@ -225,15 +263,27 @@ export class Coordinator {
     return new Promise((resolve, reject) => this.roundWaiters.push({ workerId, resolve, reject }));
   }
 
+  /**
+   * Applies (async) or aggregates (sync) a gradient. A push id seen before gets the first outcome
+   * again (a retry after a lost ack): no gradient is ever applied twice.
+   */
   async push(workerId: string, push: GradientPush): Promise<PushResult> {
     const worker = this.requireWorker(workerId);
-    worker.lastSeen = this.now();
-    return this.options.mode === 'sync' ? this.pushSync(worker, push) : this.pushAsync(worker, push);
+    this.touch(workerId);
+    const { outcome, duplicate } = this.ledger.once(push.pushId, () =>
+      this.options.mode === 'sync' ? this.pushSync(worker, push) : this.pushAsync(worker, push),
+    );
+    if (!duplicate && push.computeMs !== undefined)
+      this.batchSizer?.record(workerId, push.examples, push.computeMs);
+    return duplicate ? { ...(await outcome), duplicate } : outcome;
   }
 
   leaseUnit(workerId: string): LeasedUnit {
     this.requireWorker(workerId);
-    return this.options.units.lease(workerId);
+    const now = this.now();
+    // Expired leases matter only when work is handed out: reclaim them here, no timer needed.
+    this.options.units.expire(now - (this.options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS));
+    return this.options.units.lease(workerId, now);
   }
 
   completeUnit(workerId: string, unitId: number): number {
@@ -285,11 +335,18 @@ export class Coordinator {
     for (const index of push.piecesByShard.keys()) {
       staleness = Math.max(staleness, this.shardVersions[index] - (push.versions[index] ?? 0));
     }
+    const { maxStaleness, stalenessLr } = this.options;
+    if (maxStaleness !== undefined && staleness > maxStaleness) {
+      throw new HubError(
+        ErrorCode.TooStale,
+        `gradient is ${staleness} updates stale (limit ${maxStaleness}); pull fresh weights`,
+      );
+    }
+    // Staleness-aware learning rate (Zhang et al., IJCAI'16): a gradient s updates old moves 1/s as far.
+    const lrScale = stalenessLr && staleness > 1 ? 1 / staleness : 1;
     const replies = await Promise.all(
       [...push.piecesByShard].map(([index, pieces]) =>
-        this.options.shards[index]
-          .ask({ type: 'apply', pieces, lrScale: 1 })
-          .then((r) => [index, r] as const),
+        this.options.shards[index].ask({ type: 'apply', pieces, lrScale }).then((r) => [index, r] as const),
       ),
     );
     for (const [index, reply] of replies) this.shardVersions[index] = reply.version;
@@ -303,6 +360,20 @@ export class Coordinator {
   private async pushSync(worker: WorkerRecord, push: GradientPush): Promise<PushResult> {
     const round = this.round;
     if (!round || round.closing || push.round !== round.id) {
+      const closed = this.lastClosedRound;
+      const wanted = this.options.replicasToAggregate;
+      if (
+        closed &&
+        push.round === closed.id &&
+        closed.participants.has(worker.id) &&
+        wanted !== undefined &&
+        closed.received.size >= wanted
+      ) {
+        throw new HubError(
+          ErrorCode.BackupDropped,
+          `round ${closed.id} had already aggregated its ${closed.received.size} gradients; this one was a backup`,
+        );
+      }
       throw new HubError(
         ErrorCode.StaleRound,
         `gradient for round ${push.round ?? '(none)'} refused: the open round is ${round && !round.closing ? round.id : 'none'}`,
@@ -320,7 +391,12 @@ export class Coordinator {
     try {
       await Promise.all(
         [...push.piecesByShard].map(([index, pieces]) =>
-          this.options.shards[index].ask({ type: 'accumulate', round: round.id, pieces }),
+          this.options.shards[index].ask({
+            type: 'accumulate',
+            round: round.id,
+            pieces,
+            weight: push.examples,
+          }),
         ),
       );
     } catch (error) {
@@ -333,11 +409,14 @@ export class Coordinator {
     this.creditWorker(worker, push.examples);
     const result = new Promise<PushResult>((resolve, reject) => round.waiting.push({ resolve, reject }));
     // Another push or a leave may have closed the round while this one was accumulating.
-    if (!round.closing && this.allReceived(round)) void this.closeRound(round);
+    if (!round.closing && this.roundComplete(round)) void this.closeRound(round);
     return result;
   }
 
-  private allReceived(round: Round): boolean {
+  /** The round has its `replicasToAggregate` gradients, or one from every participant still here. */
+  private roundComplete(round: Round): boolean {
+    const wanted = this.options.replicasToAggregate;
+    if (wanted !== undefined && round.received.size >= wanted) return true;
     for (const id of round.participants) if (!round.received.has(id)) return false;
     return true;
   }
@@ -380,6 +459,7 @@ export class Coordinator {
   private async closeRound(round: Round): Promise<void> {
     if (round.closing) return;
     round.closing = true;
+    this.lastClosedRound = round;
     clearTimeout(round.deadline);
     try {
       const replies = await Promise.all(

@@ -80,11 +80,21 @@ describe('ShardActor pull', () => {
 
   it('a snapshot taken after a round is not changed by the next round', () => {
     const actor = makeActor();
-    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, new Array(LENGTH).fill(1))] });
+    actor.receive({
+      type: 'accumulate',
+      round: 0,
+      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
+      weight: 1,
+    });
     actor.receive({ type: 'applyRound', round: 0 });
     const snap = actor.receive({ type: 'pull' }).weights;
     const copy = Array.from(snap);
-    actor.receive({ type: 'accumulate', round: 1, pieces: [piece(OFFSET, new Array(LENGTH).fill(1))] });
+    actor.receive({
+      type: 'accumulate',
+      round: 1,
+      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
+      weight: 1,
+    });
     actor.receive({ type: 'applyRound', round: 1 });
     expect(Array.from(snap)).toEqual(copy);
   });
@@ -198,6 +208,33 @@ describe('ShardActor apply (async)', () => {
 });
 
 describe('ShardActor accumulate + applyRound (sync)', () => {
+  it('weights each gradient by its batch size: the mean is per example, the lr scales by the count', () => {
+    const actor = makeActor('sgd', 0.1, new Float32Array(LENGTH));
+    actor.receive({
+      type: 'accumulate',
+      round: 0,
+      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
+      weight: 30,
+    });
+    actor.receive({
+      type: 'accumulate',
+      round: 0,
+      pieces: [piece(OFFSET, new Array(LENGTH).fill(4))],
+      weight: 10,
+    });
+    expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(2);
+    // mean = (30*1 + 10*4) / 40 = 1.75; step = lr x 2 x 1.75 = 0.35
+    weightsOf(actor).forEach((w) => expect(w).toBeCloseTo(-0.35, 6));
+  });
+
+  it('refuses a non-positive weight before touching the sum', () => {
+    const actor = makeActor('sgd', 1, new Float32Array(LENGTH));
+    expect(() =>
+      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [1])], weight: 0 }),
+    ).toThrow(RangeError);
+    expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(0);
+  });
+
   it('applies the mean with lr x count: sgd, by hand', () => {
     const actor = makeActor('sgd', 0.25, Float32Array.from([1, 2, 3, 4]));
     // Four workers, each gradient in two pieces.
@@ -212,6 +249,7 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
         type: 'accumulate',
         round: 7,
         pieces: [piece(OFFSET, g.slice(0, 1)), piece(OFFSET + 1, g.slice(1))],
+        weight: 1,
       });
       expect(reply).toEqual({ round: 7, count: i + 1 });
     });
@@ -231,7 +269,7 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
       [0.6, 2],
       [0.9, 3],
     ]) {
-      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, g)] });
+      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, g)], weight: 1 });
     }
     actor.receive({ type: 'applyRound', round: 0 });
     const [a, b] = weightsOf(actor);
@@ -242,7 +280,12 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
   it('applyRound is one optimizer step however many gradients', () => {
     const actor = makeActor('adam');
     for (let w = 0; w < 3; w++) {
-      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, randomFloats(w, LENGTH))] });
+      actor.receive({
+        type: 'accumulate',
+        round: 0,
+        pieces: [piece(OFFSET, randomFloats(w, LENGTH))],
+        weight: 1,
+      });
     }
     actor.receive({ type: 'applyRound', round: 0 });
     expect(optimizerStateOf(actor).step).toBe(1);
@@ -252,7 +295,12 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
     const actor = makeActor('sgd');
     const before = actor.receive({ type: 'status' });
     expect(actor.receive({ type: 'applyRound', round: 0 })).toEqual({ version: 0, count: 0 });
-    actor.receive({ type: 'accumulate', round: 3, pieces: [piece(OFFSET, new Array(LENGTH).fill(1))] });
+    actor.receive({
+      type: 'accumulate',
+      round: 3,
+      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
+      weight: 1,
+    });
     expect(actor.receive({ type: 'applyRound', round: 2 })).toEqual({ version: 0, count: 0 });
     expect(actor.receive({ type: 'status' })).toEqual(before);
     expect(actor.receive({ type: 'applyRound', round: 3 })).toEqual({ version: 1, count: 1 });
@@ -263,9 +311,9 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
 
   it('the next round starts from a zero sum', () => {
     const actor = makeActor('sgd', 1, new Float32Array(2));
-    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [5, 5])] });
+    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [5, 5])], weight: 1 });
     actor.receive({ type: 'applyRound', round: 0 });
-    actor.receive({ type: 'accumulate', round: 1, pieces: [piece(OFFSET + 1, [1])] });
+    actor.receive({ type: 'accumulate', round: 1, pieces: [piece(OFFSET + 1, [1])], weight: 1 });
     actor.receive({ type: 'applyRound', round: 1 });
     expect(weightsOf(actor)).toEqual([-5, -6]);
   });
@@ -273,7 +321,12 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
   it('an accumulate outside the shard throws RangeError', () => {
     const actor = makeActor('sgd');
     expect(() =>
-      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET + LENGTH - 1, [1, 1])] }),
+      actor.receive({
+        type: 'accumulate',
+        round: 0,
+        pieces: [piece(OFFSET + LENGTH - 1, [1, 1])],
+        weight: 1,
+      }),
     ).toThrow(RangeError);
     expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(0);
   });
@@ -281,12 +334,18 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
   // Regression: like `apply`, `accumulate` used to add the pieces before a bad one into the round's sum.
   it('a refused accumulate leaves nothing in the round’s sum', () => {
     const actor = makeActor('sgd', 1, new Float32Array(LENGTH));
-    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, new Array(LENGTH).fill(1))] });
+    actor.receive({
+      type: 'accumulate',
+      round: 0,
+      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
+      weight: 1,
+    });
     expect(() =>
       actor.receive({
         type: 'accumulate',
         round: 0,
         pieces: [piece(OFFSET, new Array(LENGTH).fill(100)), piece(OFFSET + LENGTH, [1])],
+        weight: 1,
       }),
     ).toThrow(RangeError);
     expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(1);

@@ -12,9 +12,17 @@ export type ShardMessage =
   | { readonly type: 'pull' }
   /** Async mode: apply now, learning rate x lrScale. */
   | { readonly type: 'apply'; readonly pieces: readonly GradientPiece[]; readonly lrScale: number }
-  /** Sync mode: add a worker's gradient to the round's sum. */
-  | { readonly type: 'accumulate'; readonly round: number; readonly pieces: readonly GradientPiece[] }
-  /** Sync mode: apply the mean of the round's gradients with the learning rate x their count. */
+  /**
+   * Sync mode: add a worker's gradient to the round's sum, weighted (by its batch size, so that a
+   * fast worker's larger batch counts for what it is).
+   */
+  | {
+      readonly type: 'accumulate';
+      readonly round: number;
+      readonly pieces: readonly GradientPiece[];
+      readonly weight: number;
+    }
+  /** Sync mode: apply the weighted mean of the round's gradients with the learning rate x their count. */
   | { readonly type: 'applyRound'; readonly round: number }
   | { readonly type: 'status' };
 
@@ -67,7 +75,7 @@ export class ShardActor {
   private snapshotVersion = -1;
   private checksum: { version: number; hex: string } | null = null;
   /** Sync mode: the round being accumulated, and its gradient sum (a buffer reused across rounds). */
-  private round: { id: number; count: number } | null = null;
+  private round: { id: number; count: number; weight: number } | null = null;
   private roundSum: Float32Array | null = null;
 
   constructor(options: ShardActorOptions) {
@@ -105,7 +113,7 @@ export class ShardActor {
         return { version: this.version };
       }
       case 'accumulate':
-        return this.accumulate(message.round, message.pieces);
+        return this.accumulate(message.round, message.pieces, message.weight);
       case 'applyRound':
         return this.applyRound(message.round);
       case 'status':
@@ -115,20 +123,26 @@ export class ShardActor {
     }
   }
 
-  private accumulate(round: number, pieces: readonly GradientPiece[]): ShardReplies['accumulate'] {
+  private accumulate(
+    round: number,
+    pieces: readonly GradientPiece[],
+    weight: number,
+  ): ShardReplies['accumulate'] {
+    if (!(weight > 0)) throw new RangeError(`gradient weight must be positive, got ${weight}`);
     const offsets = this.localOffsets(pieces);
     this.roundSum ??= new Float32Array(this.length);
     const sum = this.roundSum;
     if (this.round === null || this.round.id !== round) {
-      this.round = { id: round, count: 0 };
+      this.round = { id: round, count: 0, weight: 0 };
       sum.fill(0);
     }
     pieces.forEach((piece, p) => {
       const start = offsets[p];
       const values = piece.values;
-      for (let i = 0; i < values.length; i++) sum[start + i] += values[i];
+      for (let i = 0; i < values.length; i++) sum[start + i] += weight * values[i];
     });
     this.round.count++;
+    this.round.weight += weight;
     return { round, count: this.round.count };
   }
 
@@ -139,9 +153,9 @@ export class ShardActor {
       return { version: this.version, count: 0 };
     }
     const { count } = pending;
-    // The mean gradient, applied with the learning rate scaled by the number of gradients averaged
-    // (the linear scaling rule of SyncReplicasOptimizer setups).
-    const inverse = 1 / count;
+    // The weighted mean gradient, applied with the learning rate scaled by the number of gradients
+    // averaged (the linear scaling rule of SyncReplicasOptimizer setups).
+    const inverse = 1 / pending.weight;
     for (let i = 0; i < sum.length; i++) sum[i] *= inverse;
     this.rule.apply(this.weights, sum, this.optimizerState, this.learningRate * count, 0);
     this.round = null;

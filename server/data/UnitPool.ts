@@ -24,7 +24,8 @@ export class UnitPool {
   readonly unitsPerEpoch: number;
   private readonly options: UnitPoolOptions;
   private readonly pool: LeasedUnit[] = [];
-  private readonly leases = new Map<number, { unit: LeasedUnit; holder: string }>();
+  /** unitId -> lease; `renewedAt` is the holder's last sign of life (ms, the caller's clock). */
+  private readonly leases = new Map<number, { unit: LeasedUnit; holder: string; renewedAt: number }>();
   private nextEpoch = 0;
   private completed = 0;
   private random: () => number;
@@ -53,11 +54,32 @@ export class UnitPool {
     return this.pool.length;
   }
 
-  lease(holder: string): LeasedUnit {
+  lease(holder: string, now = 0): LeasedUnit {
     if (this.pool.length === 0) this.refill();
     const unit = this.pool.shift() as LeasedUnit;
-    this.leases.set(unit.unitId, { unit, holder });
+    this.leases.set(unit.unitId, { unit, holder, renewedAt: now });
     return unit;
+  }
+
+  /** The holder is alive: its leases run on from `now`. */
+  renew(holder: string, now: number): void {
+    for (const lease of this.leases.values()) if (lease.holder === holder) lease.renewedAt = now;
+  }
+
+  /**
+   * Returns to the front of the pool every unit whose holder has not been heard of since `cutoff`
+   * (a tab that was paused or put to sleep without closing its connection); the expired units.
+   */
+  expire(cutoff: number): LeasedUnit[] {
+    const expired: LeasedUnit[] = [];
+    for (const [unitId, lease] of this.leases) {
+      if (lease.renewedAt < cutoff) {
+        this.leases.delete(unitId);
+        expired.push(lease.unit);
+      }
+    }
+    this.pool.unshift(...expired);
+    return expired;
   }
 
   complete(holder: string, unitId: number): void {

@@ -102,6 +102,7 @@ class WorkerSession {
       versions: snapshots.map((s) => s.version),
       globalStep: coordinator.status().globalStep,
       round,
+      batchSize: coordinator.batchSizeFor(workerId),
       weights: floatsToBytes(weights),
     };
   }
@@ -137,6 +138,8 @@ class WorkerSession {
       round: request.round,
       examples: request.examples,
       loss: request.loss,
+      pushId: request.pushId,
+      computeMs: request.computeMs,
     });
     this.deps.traffic.recordIn(floatsPerShard(selection, shardRanges));
     return result;
@@ -148,7 +151,7 @@ class WorkerSession {
   }
 
   private registered(workerId: string | undefined): string {
-    if (!workerId || !this.deps.coordinator.isRegistered(workerId)) {
+    if (!workerId || !this.deps.coordinator.touch(workerId)) {
       throw new HubError(ErrorCode.NotRegistered, 'send hello first');
     }
     return workerId;

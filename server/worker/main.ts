@@ -39,7 +39,12 @@ const flags = program.opts<{
 
 try {
   const backend = await initNodeTf(flags.backend);
-  const client = await HubClient.connect({ url: flags.hub, backend, device: `node ${process.version}` });
+  const client = await HubClient.connect({
+    url: flags.hub,
+    backend,
+    device: `node ${process.version}`,
+    reconnect: true,
+  });
   const { config } = client;
   console.log(
     `worker ${client.workerId}: ${config.mode} mode, ${config.model} (${config.params} parameters) on ${backend}, hub ${flags.hub}`,
@@ -60,9 +65,9 @@ try {
     onRefused: (error) =>
       console.log(`worker ${client.workerId}: ${error.message}; retrying with fresh weights`),
   });
-  client.onDisconnect((reason) => {
-    console.error(`worker ${client.workerId}: lost the hub (${reason})`);
-    worker.stop();
+  client.onStateChange((state, detail) => {
+    if (state === 'reconnecting') console.error(`worker: lost the hub (${detail}); reconnecting`);
+    if (state === 'connected') console.log(`worker: ${detail}`);
   });
   const stop = () => worker.stop();
   process.once('SIGINT', stop);
