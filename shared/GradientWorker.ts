@@ -49,6 +49,9 @@ const RETRYABLE = new Set<string>([
   ErrorCode.TooStale,
 ]);
 
+/** Answers to `unit:complete` meaning the lease had already ended (expired, or the connection dropped). */
+const LEASE_GONE = new Set<string>([ErrorCode.UnknownUnit, 'UNREACHABLE']);
+
 /**
  * The worker's loop, the same in Node and in a browser tab: lease a work unit and fetch its examples,
  * then for each batch pull a weight snapshot, compute the gradient, push it tagged with the versions
@@ -157,12 +160,16 @@ export class GradientWorker {
     }
   }
 
-  /** Reports a finished unit. A lease that expired meanwhile is no error: the unit went back to the pool. */
+  /**
+   * Reports a finished unit. A lease that expired meanwhile, or that a lost connection ended, is no
+   * error: the hub put the unit back in the pool, and training goes on with a new one.
+   */
   private async complete(unit: WorkUnit): Promise<void> {
     try {
       await this.options.client.completeUnit(unit.unitId);
     } catch (error) {
-      if (!(error instanceof HubRequestError) || error.code !== ErrorCode.UnknownUnit) throw error;
+      const leaseGone = error instanceof HubRequestError && LEASE_GONE.has(error.code);
+      if (!leaseGone) throw error;
     }
   }
 }

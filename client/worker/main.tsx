@@ -1,0 +1,34 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { backendChoiceFromQuery, messageOf } from './backends.js';
+import { BrowserWorker } from './BrowserWorker.js';
+import { installSyncReadGuard } from './syncReadGuard.js';
+import { exposeTestApi } from './testApi.js';
+import { WorkerPage } from './WorkerPage.js';
+import './worker.css';
+
+const root = createRoot(document.getElementById('root') as HTMLElement);
+
+try {
+  installSyncReadGuard();
+  // The hub serves this page (or Vite proxies to it), so the hub is this page's origin.
+  const worker = new BrowserWorker({
+    hubUrl: window.location.origin,
+    choice: backendChoiceFromQuery(window.location.search),
+  });
+  exposeTestApi(worker);
+  // pagehide, not beforeunload/unload: it fires on close, navigation and bfcache entry alike.
+  window.addEventListener('pagehide', () => worker.leave());
+  // A page restored from the back/forward cache has left the hub: start afresh.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) window.location.reload();
+  });
+  root.render(
+    <StrictMode>
+      <WorkerPage worker={worker} hubName={window.location.host} />
+    </StrictMode>,
+  );
+  worker.start();
+} catch (error) {
+  root.render(<p className="error">This tab cannot train: {messageOf(error)}</p>);
+}

@@ -1,0 +1,36 @@
+import { defineConfig } from '@playwright/test';
+import { findChromium, HOW_TO_GET_ONE } from './scripts/find-chromium.mjs';
+
+// `npm run test:e2e` runs scripts/find-chromium.mjs first (it installs Chromium with apt when it may);
+// this lookup only reads what is there.
+const chromium = await findChromium();
+if (chromium.path === null) throw new Error(`${chromium.problem}.\n${HOW_TO_GET_ONE}`);
+
+/** DESIGN.md: quiet, no first-run work, and WebGPU (SwiftShader here) enabled. No --user-data-dir. */
+export const CHROMIUM_ARGS = [
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--enable-unsafe-webgpu',
+];
+
+export default defineConfig({
+  testDir: 'e2e',
+  // Each test starts its own hub and trains in real tabs on a 2-core machine: one at a time.
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 5 * 60_000,
+  expect: { timeout: 30_000 },
+  reporter: [['list']],
+  outputDir: 'test-results',
+  use: {
+    browserName: 'chromium',
+    headless: true,
+    viewport: { width: 960, height: 900 },
+    launchOptions: { executablePath: chromium.path, args: CHROMIUM_ARGS },
+    screenshot: 'only-on-failure',
+  },
+});
