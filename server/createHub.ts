@@ -163,6 +163,7 @@ export async function createHub({
         ? { globalStep: latest.globalStep, examplesSeen: latest.examplesSeen, examples: latest.examples }
         : null,
       examplesPerSec: run.examplesPerSec,
+      refusals: run.refusals,
       uptimeSec: (Date.now() - startedAt) / 1000,
       workers: run.workers.map(({ id, backend, device, steps, examples, examplesPerSec }) => ({
         id,

@@ -28,6 +28,8 @@ export interface HubStatus {
     readonly examples: number;
   } | null;
   readonly examplesPerSec: number;
+  /** Refused messages by error code since the hub started. */
+  readonly refusals: Readonly<Record<string, number>>;
   readonly uptimeSec: number;
   readonly workers: readonly {
     readonly id: string;

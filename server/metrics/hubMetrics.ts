@@ -40,6 +40,15 @@ export function createHubMetrics(status: () => Promise<HubStatus>): Registry {
     },
   });
   new Gauge({
+    name: 'trainer_refusals',
+    help: 'Refused messages since the hub started, by error code.',
+    labelNames: ['code'],
+    registers: [registry],
+    async collect() {
+      for (const [code, count] of Object.entries((await status()).refusals)) this.set({ code }, count);
+    },
+  });
+  new Gauge({
     name: 'trainer_worker_examples_per_second',
     help: 'Training examples per second of each worker.',
     labelNames: ['worker', 'backend'],

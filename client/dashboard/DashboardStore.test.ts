@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  DashboardHistory,
+  DashboardUpdate,
+  HistoryPoint,
+  RunInfo,
+  WorkerRow,
+} from '../../shared/dashboardProtocol.js';
+import { halveRows } from './columns.js';
+import { DashboardStore, H, MAX_ROWS, toBytes } from './DashboardStore.js';
+import { MAX_WORKER_LINES, WorkerRates } from './WorkerRates.js';
+
+const run: RunInfo = {
+  mode: 'async',
+  model: 'cnn',
+  params: 5994,
+  optimizer: 'adam',
+  learningRate: 0.001,
+  batchSize: 64,
+  shardCount: 2,
+  tensors: ['conv1/kernel', 'conv1/bias'],
+  startedAt: 1_000_000,
+  unitsPerEpoch: 94,
+};
+
+function point(i: number): HistoryPoint {
+  return {
+    t: i,
+    globalStep: i * 10,
+    examplesSeen: i * 640,
+    examplesPerSec: 640,
+    pushesPerSec: 10,
+    trainLoss: 2 / (i + 1),
+    testAccuracy: i % 5 === 0 ? i / 1000 : null,
+    testLoss: null,
+    workers: 1,
+    norms: [1 + i, 0.1 * i],
+  };
+}
+
+function worker(id: string, examplesPerSec = 100): WorkerRow {
+  return {
+    id,
+    backend: 'wasm',
+    examplesPerSec,
+    steps: 1,
+    credit: 64,
+    refused: {},
+    connectedAt: 0,
+    lastSeen: 0,
+  };
+}
+
+function update(i: number, extra: Partial<DashboardUpdate> = {}): DashboardUpdate {
+  const p = point(i);
+  return {
+    at: run.startedAt + i * 1000,
+    point: p,
+    run: {
+      globalStep: p.globalStep,
+      examplesSeen: p.examplesSeen,
+      epoch: 0.5,
+      round: null,
+      testAccuracy: null,
+      testLoss: null,
+      trainLoss: p.trainLoss,
+    },
+    workers: [worker('w1')],
+    shards: [],
+    refusals: {},
+    staleness: [3, 1],
+    rounds: [],
+    events: [],
+    predictions: null,
+    ...extra,
+  };
+}
+
+function history(points: number, latest: DashboardUpdate | null = null): DashboardHistory {
+  // As in a browser: binary fields arrive as ArrayBuffer.
+  const pixels = new Uint8Array(32 * 784).map((_, i) => i % 256).buffer as unknown as Uint8Array;
+  return {
+    run,
+    points: Array.from({ length: points }, (_, i) => point(i)),
+    samples: { count: 32, pixels, labels: Array.from({ length: 32 }, (_, i) => i % 10) },
+    latest,
+  };
+}
+
+describe('DashboardStore', () => {
+  it('ignores updates until the history arrives', () => {
+    const store = new DashboardStore();
+    store.applyUpdate(update(1));
+    expect(store.getSnapshot().run).toBeNull();
+    expect(store.getSnapshot().history.length).toBe(0);
+  });
+
+  it('takes the history whole, then appends one row per update to the same arrays', () => {
+    const store = new DashboardStore();
+    store.applyHistory(history(5));
+    const first = store.getSnapshot();
+    expect(first.connection).toBe('live');
+    expect(first.history.length).toBe(5);
+    expect(first.history.columns[H.step]).toEqual([0, 10, 20, 30, 40]);
+    expect(first.history.columns[H.testAccuracy][0]).toBe(0);
+    expect(first.history.columns[H.firstNorm + 1][2]).toBeCloseTo(0.2);
+    expect(first.samples?.images).toHaveLength(32);
+    expect(first.samples?.images[1][0]).toBe(784 % 256);
+
+    const steps = first.history.columns[H.step];
+    store.applyUpdate(update(5));
+    const second = store.getSnapshot();
+    expect(second).not.toBe(first);
+    expect(second.revision).toBe(first.revision + 1);
+    expect(second.updates).toBe(1);
+    // Appended in place: the charts hold these very arrays.
+    expect(second.history.columns[H.step]).toBe(steps);
+    expect(steps).toEqual([0, 10, 20, 30, 40, 50]);
+  });
+
+  it('keeps the last histograms and filters when an update carries none', () => {
+    const store = new DashboardStore();
+    const filters = {
+      title: 'f',
+      width: 2,
+      height: 2,
+      count: 2,
+      pixels: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]),
+    };
+    const histograms = [{ name: 'conv1/kernel', shape: [2], min: 0, max: 1, counts: [1, 1], l2: 1 }];
+    store.applyHistory(history(1, update(0, { filters, histograms })));
+    expect(store.getSnapshot().filters?.images.map((i) => [...i])).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
+    store.applyUpdate(update(1));
+    expect(store.getSnapshot().histograms).toBe(histograms);
+    expect(store.getSnapshot().filters?.images).toHaveLength(2);
+  });
+
+  it('a new history replaces everything (a reconnect)', () => {
+    const store = new DashboardStore();
+    store.applyHistory(history(5));
+    store.applyUpdate(update(5));
+    store.setConnection('reconnecting');
+    expect(store.getSnapshot().connection).toBe('reconnecting');
+    store.applyHistory(history(3));
+    expect(store.getSnapshot().history.length).toBe(3);
+    expect(store.getSnapshot().updates).toBe(0);
+    expect(store.getSnapshot().connection).toBe('live');
+  });
+
+  it('stays bounded over a long run, keeping the start and the newest row', () => {
+    const store = new DashboardStore();
+    store.applyHistory(history(600));
+    for (let i = 600; i < 600 + 3 * MAX_ROWS; i++) store.applyUpdate(update(i));
+    const { history: h } = store.getSnapshot();
+    expect(h.length).toBeLessThanOrEqual(MAX_ROWS);
+    expect(h.columns[H.t][0]).toBe(0);
+    expect(h.columns[H.t].at(-1)).toBe(600 + 3 * MAX_ROWS - 1);
+    const t = h.columns[H.t] as number[];
+    expect(t.every((v, i) => i === 0 || v > t[i - 1])).toBe(true);
+  });
+
+  it('merges sync rounds by id (the hub resends its recent ones)', () => {
+    const store = new DashboardStore();
+    const round = (id: number) => ({ id, durationMs: 100 + id, gradients: 2, participants: 2 });
+    store.applyHistory(history(1, update(0, { rounds: [round(1), round(2)] })));
+    store.applyUpdate(update(1, { rounds: [round(1), round(2), round(3)] }));
+    expect(store.getSnapshot().rounds.columns[0]).toEqual([1, 2, 3]);
+    expect(store.getSnapshot().rounds.columns[1]).toEqual([101, 102, 103]);
+  });
+});
+
+describe('WorkerRates', () => {
+  it('gives the first workers a line each and averages the rest', () => {
+    const rates = new WorkerRates(100);
+    const workers = Array.from({ length: MAX_WORKER_LINES + 3 }, (_, i) => worker(`w${i}`, 10 + i));
+    rates.add(0, workers);
+    expect(rates.shown.map((l) => l.id)).toEqual(workers.slice(0, MAX_WORKER_LINES).map((w) => w.id));
+    expect(rates.showsOthers).toBe(true);
+    const columns = rates.columns;
+    expect(columns).toHaveLength(1 + MAX_WORKER_LINES + 1);
+    expect(columns.at(-1)).toEqual([(18 + 19 + 20) / 3]);
+  });
+
+  it('recycles the line of a worker that left for a newcomer, changing the key', () => {
+    const rates = new WorkerRates(100);
+    const workers = Array.from({ length: MAX_WORKER_LINES }, (_, i) => worker(`w${i}`));
+    rates.add(0, workers);
+    const key = rates.key;
+    rates.add(1, [...workers.slice(1)]);
+    expect(rates.key).toBe(key);
+    expect(rates.columns[1]).toEqual([100, null]);
+    rates.add(2, [...workers.slice(1), worker('new', 50)]);
+    expect(rates.key).not.toBe(key);
+    expect(rates.shown.map((l) => l.id)).not.toContain('w0');
+    const line = rates.shown.findIndex((l) => l.id === 'new');
+    expect(rates.columns[1 + line]).toEqual([null, null, 50]);
+    expect(rates.showsOthers).toBe(false);
+  });
+
+  it('stays bounded', () => {
+    const rates = new WorkerRates(50);
+    for (let t = 0; t < 500; t++) rates.add(t, [worker('a')]);
+    expect(rates.t.length).toBeLessThanOrEqual(50);
+    expect(rates.columns.every((c) => c.length === rates.t.length)).toBe(true);
+  });
+});
+
+describe('columns', () => {
+  it('halving keeps the first and the last row', () => {
+    const a = [0, 1, 2, 3, 4, 5];
+    halveRows([a]);
+    expect(a).toEqual([0, 2, 4, 5]);
+  });
+
+  it('reads ArrayBuffer and typed-array views alike', () => {
+    const bytes = new Uint8Array([9, 8, 7, 6]);
+    expect([...toBytes(bytes.buffer)]).toEqual([9, 8, 7, 6]);
+    expect([...toBytes(bytes.subarray(1, 3))]).toEqual([8, 7]);
+    expect(() => toBytes([1, 2])).toThrow(TypeError);
+  });
+});
