@@ -21,6 +21,8 @@ import { attachWorkerGateway } from './gateway/WorkerGateway.js';
 import type { HubStatus } from './hubStatus.js';
 import { createHttpApp } from './http/routes.js';
 import { mountStaticClient } from './http/staticClient.js';
+import type { RunCheckpoint } from './checkpoints/runCheckpoint.js';
+import { layersModelArtifacts, type LayersModelArtifacts } from './export/layersModelArtifacts.js';
 import { createHubMetrics } from './metrics/hubMetrics.js';
 import { DashboardFeed } from './dashboard/DashboardFeed.js';
 import { ShardTraffic } from './metrics/ShardTraffic.js';
@@ -33,6 +35,8 @@ export interface HubDeps {
   readonly evaluate: (weights: Float32Array) => Promise<EvaluationResult>;
   readonly log: (line: string) => void;
   readonly logError: (message: string, error: unknown) => void;
+  /** Writes a checkpoint now (POST /api/checkpoint); absent when the hub keeps none. */
+  readonly checkpointNow?: () => Promise<{ file: string; globalStep: number }>;
 }
 
 export interface Hub {
@@ -45,6 +49,8 @@ export interface Hub {
   /** Every shard's current weights, concatenated: the model's flat vector. */
   weights(): Promise<Float32Array>;
   evaluateNow(): Promise<Evaluation>;
+  /** The whole run state at this moment, with the test accuracy of exactly these weights. */
+  checkpoint(): Promise<RunCheckpoint>;
   close(): Promise<void>;
 }
 
@@ -62,36 +68,42 @@ export async function createHub({
   http,
   options,
   deps,
+  resume,
 }: {
   http: HttpServer;
   options: HubOptions;
   deps: HubDeps;
+  /** Carry on a run from this checkpoint (its settings already checked against `options`). */
+  resume?: RunCheckpoint;
 }): Promise<Hub> {
   const model = buildModel(options.model);
   const layout = layoutOfModel(model);
-  const initial = await readFlatWeights(model, layout);
+  const initial = resume ? null : await readFlatWeights(model, layout);
   model.dispose();
 
   const ranges = shardRanges(layout.totalLength, options.shards);
   const rule = createUpdateRule(options.optimizer);
-  const shards: ShardRef[] = ranges.map(
-    (range) =>
-      new LocalShardRef(
-        new ShardActor({
-          index: range.index,
-          offset: range.offset,
-          initialWeights: initial.subarray(range.offset, range.offset + range.length),
-          rule,
-          learningRate: options.learningRate,
-        }),
-      ),
-  );
+  const shards: ShardRef[] = ranges.map((range) => {
+    const saved = resume?.shards[range.index];
+    return new LocalShardRef(
+      new ShardActor({
+        index: range.index,
+        offset: range.offset,
+        initialWeights: saved?.weights ?? initial!.subarray(range.offset, range.offset + range.length),
+        rule,
+        learningRate: options.learningRate,
+        restore: saved,
+      }),
+    );
+  });
   const units = new UnitPool({
     totalExamples: deps.mnist.train.count,
     unitSize: options.unitSize,
     seed: options.seed,
+    restore: resume?.units,
   });
   const coordinator = new Coordinator({
+    restore: resume?.coordinator,
     mode: options.mode,
     shards,
     units,
@@ -137,8 +149,9 @@ export async function createHub({
     },
     evaluate: deps.evaluate,
     onError: (error) => deps.logError('evaluation failed', error),
+    latest: resume?.evaluation ?? null,
   });
-  const startedAt = Date.now();
+  const startedAt = resume?.startedAt ?? Date.now();
 
   const status = async (): Promise<HubStatus> => {
     const run = coordinator.status();
@@ -160,7 +173,12 @@ export async function createHub({
       testAccuracy: latest?.accuracy ?? null,
       testLoss: latest?.loss ?? null,
       evaluation: latest
-        ? { globalStep: latest.globalStep, examplesSeen: latest.examplesSeen, examples: latest.examples }
+        ? {
+            globalStep: latest.globalStep,
+            examplesSeen: latest.examplesSeen,
+            examples: latest.examples,
+            at: latest.at,
+          }
         : null,
       examplesPerSec: run.examplesPerSec,
       refusals: run.refusals,
@@ -176,10 +194,19 @@ export async function createHub({
     };
   };
 
+  let exported: { step: number; artifacts: Promise<LayersModelArtifacts> } | null = null;
   const app = createHttpApp({
     status,
     metrics: createHubMetrics(status),
     train: deps.mnist.train,
+    checkpointNow: deps.checkpointNow,
+    modelArtifacts: async () => {
+      // One export per global step, however many downloads ask for it.
+      const step = coordinator.status().globalStep;
+      if (exported?.step !== step)
+        exported = { step, artifacts: layersModelArtifacts(options.model, await weights()) };
+      return exported.artifacts;
+    },
     maxExamplesPerRequest: Math.max(options.unitSize, 4096),
   });
   mountStaticClient(app);
@@ -227,6 +254,7 @@ export async function createHub({
     latestEvaluation: () => evaluation.latest,
     intervalMs: options.dashboardIntervalMs,
     parameterViewsEveryMs: 3_000,
+    history: resume?.history,
     onError: (error) => deps.logError('dashboard update failed', error),
   });
 
@@ -239,6 +267,31 @@ export async function createHub({
     status,
     weights,
     evaluateNow: () => evaluation.evaluateNow(),
+    async checkpoint() {
+      // One turn of the event loop: the counters, the data cursor and every shard's state (local
+      // shards answer synchronously) describe the same moment.
+      const counters = coordinator.checkpoint();
+      const cursor = units.state();
+      const saved = await Promise.all(shards.map((shard) => shard.ask({ type: 'checkpoint' })));
+      const flat = new Float32Array(layout.totalLength);
+      saved.forEach((s) => flat.set(s.weights, s.offset));
+      const measured = await deps.evaluate(flat);
+      return {
+        savedAt: Date.now(),
+        startedAt,
+        config: options,
+        shards: saved,
+        coordinator: counters,
+        units: cursor,
+        evaluation: {
+          ...measured,
+          globalStep: counters.globalStep,
+          examplesSeen: counters.examplesSeen,
+          at: Date.now(),
+        },
+        history: dashboard.historyPoints(),
+      };
+    },
     async close() {
       evaluation.close();
       dashboard.close();

@@ -26,6 +26,8 @@ export interface HubStatus {
     readonly globalStep: number;
     readonly examplesSeen: number;
     readonly examples: number;
+    /** When it was measured (epoch ms); one carried over from a checkpoint keeps its own time. */
+    readonly at: number;
   } | null;
   readonly examplesPerSec: number;
   /** Refused messages by error code since the hub started. */

@@ -5,10 +5,18 @@ import { createHub, type Hub } from './createHub.js';
 import { loadMnist } from './data/mnist.js';
 import { Evaluator } from './evaluation/Evaluator.js';
 import type { HubOptions } from './options.js';
+import {
+  Checkpointer,
+  planResume,
+  type CheckpointOptions,
+  type WrittenCheckpoint,
+} from './checkpoints/Checkpointer.js';
 import { initNodeTf } from './tf/initNodeTf.js';
 
 export interface RunningHub {
   readonly hub: Hub;
+  /** Writes a checkpoint now; undefined when the hub runs without checkpoints. */
+  readonly checkpointNow?: () => Promise<WrittenCheckpoint>;
   /** e.g. http://127.0.0.1:8080 */
   readonly url: string;
   readonly port: number;
@@ -22,11 +30,31 @@ export interface ListenOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Everything `npm start` runs, on one HTTP server: data, evaluator thread, hub, listening socket. */
-export async function startHub(options: HubOptions, listen: ListenOptions): Promise<RunningHub> {
+/**
+ * Everything `npm start` runs, on one HTTP server: data, evaluator thread, hub, listening socket,
+ * and (with `checkpoints`) resuming from the newest valid checkpoint and writing new ones.
+ */
+export async function startHub(
+  options: HubOptions,
+  listen: ListenOptions,
+  checkpoints?: CheckpointOptions,
+): Promise<RunningHub> {
   const log = listen.log ?? (() => undefined);
   await initNodeTf();
   const mnist = await loadMnist();
+  const plan = checkpoints ? await planResume(checkpoints, options) : null;
+  for (const { file, reason } of plan?.skipped ?? []) {
+    log(`hub: checkpoint ${file} is damaged (${reason}); using the one before it`);
+  }
+  const resume = plan?.checkpoint ?? undefined;
+  if (resume) {
+    const accuracy = resume.evaluation ? `test accuracy ${resume.evaluation.accuracy.toFixed(4)}, ` : '';
+    const age = ((Date.now() - resume.savedAt) / 1000).toFixed(0);
+    log(
+      `hub: resumed from ${plan!.file}: step ${resume.coordinator.globalStep}, ${accuracy}saved ${age} s ago`,
+    );
+  }
+  let checkpointer: Checkpointer | null = null;
   const evaluator = await Evaluator.start({
     model: options.model,
     testSubset: options.evalExamples,
@@ -38,13 +66,25 @@ export async function startHub(options: HubOptions, listen: ListenOptions): Prom
     hub = await createHub({
       http,
       options,
+      resume,
       deps: {
         mnist,
         evaluate: (weights) => evaluator.evaluate(weights),
         log,
         logError: (message, error) => console.error(`hub: ${message}:`, error),
+        checkpointNow: checkpoints ? () => checkpointer!.writeNow() : undefined,
       },
     });
+    const running = hub;
+    if (checkpoints) {
+      checkpointer = new Checkpointer(
+        checkpoints,
+        () => running.checkpoint(),
+        () => running.coordinator.status().globalStep,
+        log,
+        resume?.coordinator.globalStep ?? null,
+      );
+    }
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(listen.port, listen.host, () => {
@@ -63,7 +103,10 @@ export async function startHub(options: HubOptions, listen: ListenOptions): Prom
     hub,
     url: `http://${host}:${port}`,
     port,
+    checkpointNow: checkpointer ? () => checkpointer!.writeNow() : undefined,
     async close() {
+      // The last checkpoint first, while the evaluator still runs.
+      await checkpointer?.close();
       await hub.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -26,7 +26,21 @@ export interface CoordinatorOptions {
   readonly leaseTimeoutMs?: number;
   /** Size each worker's batch from its speed so that a gradient takes about this long. */
   readonly batchSizing?: BatchSizerOptions;
+  /** Carry the run's counters on from a checkpoint. */
+  readonly restore?: CoordinatorCheckpoint;
   readonly now?: () => number;
+}
+
+/** The coordinator's part of a checkpoint (the data cursor is the UnitPool's). */
+export interface CoordinatorCheckpoint {
+  readonly globalStep: number;
+  readonly examplesSeen: number;
+  readonly pushesAccepted: number;
+  readonly trainLoss: number | null;
+  readonly nextRoundId: number;
+  readonly shardVersions: readonly number[];
+  readonly refusals: Readonly<Record<string, number>>;
+  readonly staleness: readonly number[];
 }
 
 export interface WorkerInfo {
@@ -179,6 +193,17 @@ export class Coordinator {
     this.shardVersions = options.shards.map(() => 0);
     this.throughput = new RateMeter(10_000, this.now);
     this.batchSizer = options.batchSizing ? new BatchSizer(options.batchSizing) : null;
+    const saved = options.restore;
+    if (saved) {
+      this.globalStep = saved.globalStep;
+      this.examplesSeen = saved.examplesSeen;
+      this.pushesAccepted = saved.pushesAccepted;
+      this.trainLoss = saved.trainLoss;
+      this.nextRoundId = saved.nextRoundId;
+      saved.shardVersions.forEach((v, i) => (this.shardVersions[i] = v));
+      Object.assign(this.refusals, saved.refusals);
+      saved.staleness.forEach((n, i) => (this.stalenessCounts[i] = n));
+    }
   }
 
   join(info: WorkerInfo): string {
@@ -317,6 +342,24 @@ export class Coordinator {
       staleness: [...this.stalenessCounts],
       recentRounds: [...this.recentRounds],
       recentEvents: [...this.recentEvents],
+    };
+  }
+
+  /**
+   * The run's counters for a checkpoint. Taken in the same turn of the event loop as the shards'
+   * checkpoints, they describe the same moment. An open sync round's gradients are not kept: its
+   * workers resend after the restart.
+   */
+  checkpoint(): CoordinatorCheckpoint {
+    return {
+      globalStep: this.globalStep,
+      examplesSeen: this.examplesSeen,
+      pushesAccepted: this.pushesAccepted,
+      trainLoss: this.trainLoss,
+      nextRoundId: this.nextRoundId,
+      shardVersions: [...this.shardVersions],
+      refusals: { ...this.refusals },
+      staleness: [...this.stalenessCounts],
     };
   }
 

@@ -24,7 +24,9 @@ export type ShardMessage =
     }
   /** Sync mode: apply the weighted mean of the round's gradients with the learning rate x their count. */
   | { readonly type: 'applyRound'; readonly round: number }
-  | { readonly type: 'status' };
+  | { readonly type: 'status' }
+  /** Everything needed to rebuild this shard: weights, optimizer state, version (all copies). */
+  | { readonly type: 'checkpoint' };
 
 export interface ShardStatus {
   readonly index: number;
@@ -42,6 +44,15 @@ export interface ShardReplies {
   accumulate: { readonly round: number; readonly count: number };
   applyRound: { readonly version: number; readonly count: number };
   status: ShardStatus;
+  checkpoint: ShardCheckpoint;
+}
+
+export interface ShardCheckpoint {
+  readonly index: number;
+  readonly offset: number;
+  readonly version: number;
+  readonly weights: Float32Array;
+  readonly optimizerState: OptimizerState;
 }
 
 export type ShardReply<M extends ShardMessage> = ShardReplies[M['type']];
@@ -54,6 +65,8 @@ export interface ShardActorOptions {
   readonly initialWeights: Float32Array;
   readonly rule: UpdateRule;
   readonly learningRate: number;
+  /** Carry on from a checkpoint: the version and optimizer state saved with `initialWeights`. */
+  readonly restore?: { readonly version: number; readonly optimizerState: OptimizerState };
 }
 
 /**
@@ -86,6 +99,21 @@ export class ShardActor {
     this.rule = options.rule;
     this.optimizerState = options.rule.createState(this.length);
     this.learningRate = options.learningRate;
+    if (options.restore) {
+      const { version, optimizerState } = options.restore;
+      const slots = this.optimizerState.slots;
+      if (
+        optimizerState.slots.length !== slots.length ||
+        optimizerState.slots.some((s) => s.length !== this.length)
+      ) {
+        throw new RangeError(
+          `shard ${this.index}: the saved optimizer state does not fit ${options.rule.name}`,
+        );
+      }
+      optimizerState.slots.forEach((slot, i) => slots[i].set(slot));
+      this.optimizerState.step = optimizerState.step;
+      this.version = version;
+    }
   }
 
   receive<M extends ShardMessage>(message: M): ShardReply<M>;
@@ -118,6 +146,17 @@ export class ShardActor {
         return this.applyRound(message.round);
       case 'status':
         return this.status();
+      case 'checkpoint':
+        return {
+          index: this.index,
+          offset: this.offset,
+          version: this.version,
+          weights: this.currentSnapshot(),
+          optimizerState: {
+            step: this.optimizerState.step,
+            slots: this.optimizerState.slots.map((slot) => Float32Array.from(slot)),
+          },
+        };
       default:
         return assertNever(message);
     }

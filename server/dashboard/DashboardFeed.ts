@@ -31,6 +31,8 @@ export interface DashboardFeedOptions {
   /** Histograms and filter images are heavier: recomputed at most this often. */
   readonly parameterViewsEveryMs: number;
   readonly onError: (error: unknown) => void;
+  /** History carried over from a checkpoint. */
+  readonly history?: readonly HistoryPoint[];
 }
 
 interface Previous {
@@ -62,6 +64,7 @@ export class DashboardFeed {
 
   constructor(options: DashboardFeedOptions) {
     this.options = options;
+    for (const point of options.history ?? []) this.history.add(point);
     this.namespace = options.io.of(DASHBOARD_NAMESPACE);
     this.namespace.on('connection', (socket) => {
       // Viewers are read-only: whatever they send is ignored.
@@ -93,6 +96,11 @@ export class DashboardFeed {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** The history so far, for a checkpoint. */
+  historyPoints(): readonly HistoryPoint[] {
+    return this.history.all();
   }
 
   close(): void {

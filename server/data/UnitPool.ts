@@ -13,6 +13,17 @@ export interface UnitPoolOptions {
   readonly unitSize: number;
   /** Seeds the per-epoch shuffle of unit order, so runs are repeatable. */
   readonly seed?: number;
+  /** Carry on from a checkpoint's `state()`. */
+  readonly restore?: UnitPoolState;
+}
+
+/** Everything a checkpoint needs to carry the data cursor on; leased units count as not done. */
+export interface UnitPoolState {
+  readonly completed: number;
+  readonly nextEpoch: number;
+  /** Units not completed in the epochs handed out so far, in the order they will be leased. */
+  readonly pending: readonly LeasedUnit[];
+  readonly randomState: number;
 }
 
 /**
@@ -28,13 +39,30 @@ export class UnitPool {
   private readonly leases = new Map<number, { unit: LeasedUnit; holder: string; renewedAt: number }>();
   private nextEpoch = 0;
   private completed = 0;
-  private random: () => number;
+  private randomState: number;
 
   constructor(options: UnitPoolOptions) {
     if (!(options.unitSize >= 1) || !(options.totalExamples >= 1)) throw new Error('empty unit pool');
     this.options = options;
     this.unitsPerEpoch = Math.ceil(options.totalExamples / options.unitSize);
-    this.random = mulberry32(options.seed ?? 1);
+    this.randomState = (options.seed ?? 1) >>> 0;
+    if (options.restore) {
+      this.completed = options.restore.completed;
+      this.nextEpoch = options.restore.nextEpoch;
+      this.pool.push(...options.restore.pending);
+      this.randomState = options.restore.randomState;
+    }
+  }
+
+  /** The data cursor, for a checkpoint: units out on lease go back to the front of the pool. */
+  state(): UnitPoolState {
+    const leased = [...this.leases.values()].map((lease) => lease.unit);
+    return {
+      completed: this.completed,
+      nextEpoch: this.nextEpoch,
+      pending: [...leased, ...this.pool],
+      randomState: this.randomState,
+    };
   }
 
   /** Epochs completed, fractional: 1.5 means one and a half passes over the training set. */
@@ -119,7 +147,9 @@ export class UnitPool {
     }
     // Fisher-Yates with the seeded generator.
     for (let i = units.length - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
+      const step = mulberry32Step(this.randomState);
+      this.randomState = step.state;
+      const j = Math.floor(step.value * (i + 1));
       [units[i], units[j]] = [units[j], units[i]];
     }
     this.pool.push(...units);
@@ -128,12 +158,19 @@ export class UnitPool {
 
 /** A small seeded PRNG (uniform in [0, 1)). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
+  let state = seed >>> 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const step = mulberry32Step(state);
+    state = step.state;
+    return step.value;
   };
+}
+
+/** One step of mulberry32 with its state in the open, so that a checkpoint can carry it. */
+function mulberry32Step(state: number): { state: number; value: number } {
+  const next = (state + 0x6d2b79f5) >>> 0;
+  let t = next;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return { state: next, value: ((t ^ (t >>> 14)) >>> 0) / 4294967296 };
 }

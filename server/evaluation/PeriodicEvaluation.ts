@@ -18,6 +18,8 @@ export interface PeriodicEvaluationOptions {
   readonly snapshot: () => Promise<EvaluatedWeights>;
   readonly evaluate: (weights: Float32Array) => Promise<EvaluationResult>;
   readonly onError: (error: unknown) => void;
+  /** An evaluation carried over from a checkpoint: shown until the first new one. */
+  readonly latest?: Evaluation | null;
 }
 
 /**
@@ -30,6 +32,7 @@ export class PeriodicEvaluation {
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly options: PeriodicEvaluationOptions) {
+    this.latestResult = options.latest ?? null;
     this.timer = setInterval(() => this.tick(), options.intervalMs);
     this.timer.unref();
   }
@@ -56,7 +59,10 @@ export class PeriodicEvaluation {
   private run(): Promise<Evaluation> {
     const job = (async () => {
       const snapshot = await this.options.snapshot();
-      if (this.latestResult && this.latestResult.globalStep === snapshot.globalStep) return this.latestResult;
+      // Weights unchanged since the last evaluation: nothing new to learn (a carried-over result is
+      // measured again, which checks the restored weights).
+      const last = this.latestResult;
+      if (last && last !== this.options.latest && last.globalStep === snapshot.globalStep) return last;
       const result = await this.options.evaluate(snapshot.weights);
       const evaluation: Evaluation = {
         ...result,

@@ -4,6 +4,7 @@ import { encodeExamples } from '../../shared/examplesCodec.js';
 import { IMAGE_PIXELS } from '../../shared/models.js';
 import { EXAMPLES_PATH } from '../../shared/protocol.js';
 import type { MnistSplit } from '../data/mnist.js';
+import { MODEL_JSON_FILE, WEIGHTS_FILE, type LayersModelArtifacts } from '../export/layersModelArtifacts.js';
 
 export interface HttpDeps {
   readonly status: () => Promise<object>;
@@ -11,6 +12,9 @@ export interface HttpDeps {
   readonly train: MnistSplit;
   /** Largest number of examples one request may ask for. */
   readonly maxExamplesPerRequest: number;
+  readonly checkpointNow?: () => Promise<{ file: string; globalStep: number }>;
+  /** The current weights as a TF.js LayersModel (model.json + weights.bin). */
+  readonly modelArtifacts: () => Promise<LayersModelArtifacts>;
 }
 
 /** The hub's HTTP side: run status as JSON, Prometheus metrics, and training examples as binary. */
@@ -24,6 +28,32 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.metrics());
+  });
+
+  // A standard TF.js LayersModel: tf.loadLayersModel('<hub>/api/model/model.json') loads it.
+  app.get(`/api/model/${MODEL_JSON_FILE}`, async (_req, res) => {
+    res.json((await deps.modelArtifacts()).modelJson);
+  });
+  app.get(`/api/model/${WEIGHTS_FILE}`, async (_req, res) => {
+    const { weightsBin } = await deps.modelArtifacts();
+    res
+      .type('application/octet-stream')
+      .send(Buffer.from(weightsBin.buffer, weightsBin.byteOffset, weightsBin.byteLength));
+  });
+
+  app.post('/api/checkpoint', async (_req, res) => {
+    if (!deps.checkpointNow) {
+      res.status(409).json({ code: 'NO_CHECKPOINTS', message: 'this hub runs without checkpoints' });
+      return;
+    }
+    try {
+      res.json(await deps.checkpointNow());
+    } catch (error) {
+      console.error('hub: checkpoint on request failed:', error);
+      res
+        .status(500)
+        .json({ code: 'INTERNAL', message: 'the checkpoint could not be written; see the hub log' });
+    }
   });
 
   app.get(EXAMPLES_PATH, (req, res) => {

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /** The CLIs as a user runs them: `npm start -- …` and `npm run worker -- …` run these entry points. */
 const TSX = ['--import', 'tsx'];
@@ -10,8 +13,19 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
+/** Hubs started here keep their checkpoints in a folder of their own, never in the working tree. */
+let checkpointDir: string;
+beforeAll(async () => {
+  checkpointDir = await mkdtemp(join(tmpdir(), 'cli-checkpoints-'));
+});
+afterAll(async () => {
+  await rm(checkpointDir, { recursive: true, force: true });
+});
+
 function run(script: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...TSX, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const withDir =
+    script === 'server/main.ts' ? [...args, '--checkpoint-dir', checkpointDir, '--fresh'] : args;
+  const child = spawn(process.execPath, [...TSX, script, ...withDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return child;
 }
@@ -49,6 +63,16 @@ describe('hub CLI', () => {
       '--optimizer',
       '--lr',
       '--batch-size',
+      '--round-timeout',
+      '--replicas-to-aggregate',
+      '--max-staleness',
+      '--staleness-lr',
+      '--lease-timeout',
+      '--target-step-ms',
+      '--checkpoint-dir',
+      '--checkpoint-secs',
+      '--keep-checkpoints',
+      '--fresh',
     ]) {
       expect(stdout).toContain(flag);
     }
@@ -90,6 +114,8 @@ describe('hub CLI', () => {
     const { code, stdout } = await hubOutput;
     expect(code).toBe(0);
     expect(stdout).toMatch(/hub: async mode, model cnn \(5,994 parameters\), 3 shard\(s\)/);
+    // SIGTERM is a graceful shutdown: a last checkpoint is written.
+    expect(stdout).toMatch(/checkpoint: step 5, test accuracy \d\.\d{4} -> /);
   }, 90_000);
 
   it('names the fix when the port is taken', async () => {

@@ -1,0 +1,100 @@
+import type { HubOptions } from '../options.js';
+import type { EncodedCheckpoint } from './checkpointFormat.js';
+import { CheckpointStore, type LoadResult } from './CheckpointStore.js';
+import {
+  checkCompatible,
+  decodeRunCheckpoint,
+  encodeRunCheckpoint,
+  type RunCheckpoint,
+  type RunCheckpointHeader,
+} from './runCheckpoint.js';
+
+export interface CheckpointOptions {
+  readonly dir: string;
+  /** Write one every this often while the weights change. */
+  readonly intervalMs: number;
+  readonly keep: number;
+  /** Ignore existing checkpoints and start a new run. */
+  readonly fresh: boolean;
+}
+
+export interface WrittenCheckpoint {
+  readonly file: string;
+  readonly globalStep: number;
+}
+
+export interface ResumePlan {
+  readonly checkpoint: RunCheckpoint | null;
+  readonly file: string | null;
+  /** Newer files that failed their checks, with why. */
+  readonly skipped: readonly { readonly file: string; readonly reason: string }[];
+}
+
+/** Finds the checkpoint to resume from: the newest whose checksum holds and whose settings fit. */
+export async function planResume(options: CheckpointOptions, requested: HubOptions): Promise<ResumePlan> {
+  if (options.fresh) return { checkpoint: null, file: null, skipped: [] };
+  const { checkpoint, skipped } = await readNewest(options.dir);
+  if (!checkpoint) return { checkpoint: null, file: null, skipped };
+  checkCompatible(checkpoint.value.config, requested, checkpoint.file);
+  return { checkpoint: checkpoint.value, file: checkpoint.file, skipped };
+}
+
+/** The newest valid checkpoint in a folder, decoded (also for tools such as export). */
+export function readNewest(dir: string): Promise<LoadResult<RunCheckpoint>> {
+  return new CheckpointStore(dir, 1).loadNewest((encoded) =>
+    decodeRunCheckpoint(encoded as EncodedCheckpoint<RunCheckpointHeader>),
+  );
+}
+
+/**
+ * Writes the run's checkpoints: every `intervalMs` while the global step moves, on request, and a
+ * last one on close. One write at a time; a request during a write waits for it and writes after.
+ */
+export class Checkpointer {
+  private readonly store: CheckpointStore;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private chain: Promise<unknown> = Promise.resolve();
+  private lastStep: number;
+
+  constructor(
+    private readonly options: CheckpointOptions,
+    private readonly capture: () => Promise<RunCheckpoint>,
+    private readonly currentStep: () => number,
+    private readonly log: (line: string) => void,
+    /** The step the run resumed at (nothing new to save until it moves). */
+    startStep: number | null,
+  ) {
+    this.store = new CheckpointStore(options.dir, options.keep);
+    this.lastStep = startStep ?? -1;
+    this.timer = setInterval(() => {
+      if (this.currentStep() !== this.lastStep) {
+        this.writeNow().catch((error: unknown) => this.log(`checkpoint failed: ${describe(error)}`));
+      }
+    }, options.intervalMs);
+    this.timer.unref();
+  }
+
+  writeNow(): Promise<WrittenCheckpoint> {
+    const job = this.chain.then(async () => {
+      const run = await this.capture();
+      const file = await this.store.write(encodeRunCheckpoint(run), run.coordinator.globalStep);
+      this.lastStep = run.coordinator.globalStep;
+      const accuracy = run.evaluation ? `, test accuracy ${run.evaluation.accuracy.toFixed(4)}` : '';
+      this.log(`checkpoint: step ${run.coordinator.globalStep}${accuracy} -> ${file}`);
+      return { file, globalStep: run.coordinator.globalStep };
+    });
+    this.chain = job.catch(() => undefined);
+    return job;
+  }
+
+  /** Stops the timer and writes a last checkpoint if anything changed since the previous one. */
+  async close(): Promise<WrittenCheckpoint | null> {
+    clearInterval(this.timer);
+    await this.chain;
+    return this.currentStep() === this.lastStep ? null : this.writeNow();
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,197 @@
+import { Command, Option } from 'commander';
+import { MODEL_NAMES, type ModelName } from '../../shared/models.js';
+import { TRAINING_MODES, type TrainingMode } from '../../shared/protocol.js';
+import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.js';
+import { DEFAULT_HUB_OPTIONS as D, type HubOptions } from '../options.js';
+import { integerIn, positiveNumber, secondsToMs } from './parsers.js';
+
+export interface HubCommandLine {
+  readonly host: string;
+  readonly port: number;
+  readonly options: HubOptions;
+  readonly checkpoints: CheckpointOptions;
+}
+
+const DEFAULT_CHECKPOINTS: CheckpointOptions = {
+  dir: './checkpoints',
+  intervalMs: 60_000,
+  keep: 3,
+  fresh: false,
+};
+
+/** `npm start -- …`: every flag of the hub, grouped in --help; bad values exit with the accepted range. */
+export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
+  const seconds = (ms: number) => String(ms / 1000);
+  const program = new Command('npm start --')
+    .description(
+      'Parameter-server hub of the volunteer-compute trainer: open /worker in a browser to help train.',
+    )
+    .showHelpAfterError('(run with --help for every flag)')
+    .optionsGroup('Server:')
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0: any free port)')
+        .default(8080)
+        .argParser(integerIn(0, 65535)),
+    )
+    .addOption(
+      new Option('--host <host>', 'address to listen on (0.0.0.0: every interface)').default('127.0.0.1'),
+    )
+    .optionsGroup('Training:')
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'async: apply each push on arrival; sync: average one gradient per worker per step',
+      )
+        .choices(TRAINING_MODES)
+        .default(D.mode),
+    )
+    .addOption(new Option('--model <name>', 'model to train').choices(MODEL_NAMES).default(D.model))
+    .addOption(
+      new Option('--shards <n>', 'parameter-server shards the weights are split into')
+        .default(D.shards)
+        .argParser(integerIn(1, 64)),
+    )
+    .addOption(
+      new Option('--optimizer <name>', 'update rule the shards apply')
+        .choices(OPTIMIZER_NAMES)
+        .default(D.optimizer),
+    )
+    .addOption(
+      new Option('--lr <rate>', 'learning rate (sync mode scales it by the gradients averaged)')
+        .default(D.learningRate)
+        .argParser(positiveNumber),
+    )
+    .addOption(
+      new Option('--batch-size <n>', 'examples per gradient')
+        .default(D.batchSize)
+        .argParser(integerIn(1, 4096)),
+    )
+    .addOption(
+      new Option('--seed <n>', 'seed of the work-unit order')
+        .default(D.seed)
+        .argParser(integerIn(0, 2 ** 31)),
+    )
+    .optionsGroup('Volunteers:')
+    .addOption(
+      new Option('--unit-size <n>', 'training examples per work unit leased to a worker')
+        .default(D.unitSize)
+        .argParser(integerIn(1, 60_000)),
+    )
+    .addOption(
+      new Option('--lease-timeout <seconds>', 'a silent worker loses its work unit after this long')
+        .default(D.leaseTimeoutMs, seconds(D.leaseTimeoutMs))
+        .argParser(secondsToMs),
+    )
+    .addOption(
+      new Option(
+        '--target-step-ms <ms>',
+        "size each worker's batch so one gradient takes about this long",
+      ).argParser(integerIn(1, 600_000)),
+    )
+    .optionsGroup('Sync mode:')
+    .addOption(
+      new Option('--round-timeout <seconds>', 'a round closes with the gradients it has after this long')
+        .default(D.roundTimeoutMs, seconds(D.roundTimeoutMs))
+        .argParser(secondsToMs),
+    )
+    .addOption(
+      new Option(
+        '--replicas-to-aggregate <k>',
+        'gradients a round averages; later ones are dropped (default: one per worker)',
+      ).argParser(integerIn(1, 100_000)),
+    )
+    .optionsGroup('Async mode:')
+    .addOption(
+      new Option(
+        '--max-staleness <updates>',
+        'refuse gradients computed from weights older than this',
+      ).argParser(integerIn(0, 1_000_000)),
+    )
+    .addOption(new Option('--staleness-lr', 'divide the learning rate by the staleness').default(false))
+    .optionsGroup('Evaluation:')
+    .addOption(
+      new Option('--eval-interval <seconds>', 'how often to measure test accuracy')
+        .default(D.evalIntervalMs, seconds(D.evalIntervalMs))
+        .argParser(secondsToMs),
+    )
+    .addOption(
+      new Option('--eval-examples <n>', 'test examples per evaluation (first N of 10,000)')
+        .default(D.evalExamples)
+        .argParser(integerIn(1, 10_000)),
+    )
+    .optionsGroup('Checkpoints:')
+    .addOption(
+      new Option('--checkpoint-dir <dir>', 'where checkpoints are written and resumed from').default(
+        DEFAULT_CHECKPOINTS.dir,
+      ),
+    )
+    .addOption(
+      new Option('--checkpoint-secs <seconds>', 'write a checkpoint this often while training')
+        .default(DEFAULT_CHECKPOINTS.intervalMs, seconds(DEFAULT_CHECKPOINTS.intervalMs))
+        .argParser(secondsToMs),
+    )
+    .addOption(
+      new Option('--keep-checkpoints <n>', 'checkpoints kept on disk')
+        .default(DEFAULT_CHECKPOINTS.keep)
+        .argParser(integerIn(1, 1000)),
+    )
+    .addOption(
+      new Option('--fresh', 'start a new run instead of resuming the newest checkpoint').default(false),
+    );
+
+  program.parse(argv, { from: 'user' });
+  const f = program.opts<{
+    port: number;
+    host: string;
+    mode: TrainingMode;
+    model: ModelName;
+    shards: number;
+    optimizer: OptimizerName;
+    lr: number;
+    batchSize: number;
+    seed: number;
+    unitSize: number;
+    leaseTimeout: number;
+    targetStepMs?: number;
+    roundTimeout: number;
+    replicasToAggregate?: number;
+    maxStaleness?: number;
+    stalenessLr: boolean;
+    evalInterval: number;
+    evalExamples: number;
+    checkpointDir: string;
+    checkpointSecs: number;
+    keepCheckpoints: number;
+    fresh: boolean;
+  }>();
+  return {
+    host: f.host,
+    port: f.port,
+    options: {
+      ...D,
+      mode: f.mode,
+      model: f.model,
+      shards: f.shards,
+      optimizer: f.optimizer,
+      learningRate: f.lr,
+      batchSize: f.batchSize,
+      seed: f.seed,
+      unitSize: f.unitSize,
+      leaseTimeoutMs: f.leaseTimeout,
+      targetStepMs: f.targetStepMs,
+      roundTimeoutMs: f.roundTimeout,
+      replicasToAggregate: f.replicasToAggregate,
+      maxStaleness: f.maxStaleness,
+      stalenessLr: f.stalenessLr,
+      evalIntervalMs: f.evalInterval,
+      evalExamples: f.evalExamples,
+    },
+    checkpoints: {
+      dir: f.checkpointDir,
+      intervalMs: f.checkpointSecs,
+      keep: f.keepCheckpoints,
+      fresh: f.fresh,
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, expect, it } from 'vitest';
+import type { HubStatus } from '../hubStatus.js';
+
+/**
+ * The hub killed with SIGKILL mid-run, as a crash would: real processes (`npm start`'s entry point
+ * and two `npm run worker`s), real sockets, checkpoints on disk.
+ */
+const children: ChildProcess[] = [];
+let dir: string | undefined;
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function run(script: string, args: string[]): { child: ChildProcess; lines: string[] } {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const lines: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
+  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(`stderr: ${line}`));
+  return { child, lines };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 60_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function status(url: string): Promise<HubStatus | undefined> {
+  try {
+    return (await (await fetch(`${url}/api/status`)).json()) as HubStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+const CHECKPOINT_LINE = /^checkpoint: step (\d+), test accuracy (\d\.\d+) ->/;
+
+it('killed with SIGKILL, the hub resumes from its last checkpoint and the workers carry on by themselves', async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hub-crash-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const hubArgs = [
+    '--port',
+    String(port),
+    '--shards',
+    '3',
+    '--checkpoint-dir',
+    dir,
+    '--checkpoint-secs',
+    '1',
+  ];
+  hubArgs.push('--eval-interval', '1', '--eval-examples', '2000');
+
+  const first = run('server/main.ts', hubArgs);
+  await waitFor('the hub', () => status(url));
+  for (let i = 0; i < 2; i++) run('server/worker/main.ts', ['--hub', url, '--report-every', '100']);
+
+  // Train until a checkpoint well into the run, then kill the hub without warning.
+  const checkpointed = () =>
+    first.lines.map((l) => l.match(CHECKPOINT_LINE)).filter((m): m is RegExpMatchArray => m !== null);
+  await waitFor(
+    'a checkpoint past step 300',
+    () => (checkpointed().some((m) => Number(m[1]) >= 300) ? true : undefined),
+    120_000,
+  );
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+  const lastStep = Math.max(...checkpointed().map((m) => Number(m[1])));
+  const killedAt = Date.now();
+
+  const second = run('server/main.ts', hubArgs);
+  const resumed = await waitFor('the resume line', () => {
+    const match = second.lines.join('\n').match(/resumed from .*: step (\d+), test accuracy (\d\.\d+)/);
+    return match ? { step: Number(match[1]), accuracy: Number(match[2]) } : undefined;
+  });
+  expect(resumed.step).toBeGreaterThanOrEqual(lastStep);
+
+  // A fresh evaluation of the restored weights: within one point of the checkpoint's.
+  const measured = await waitFor('a fresh evaluation', async () => {
+    const s = await status(url);
+    return s?.evaluation && s.evaluation.at > killedAt && s.testAccuracy !== null ? s : undefined;
+  });
+  console.log(
+    `  killed after checkpoint step ${lastStep}; resumed at step ${resumed.step} (accuracy ${resumed.accuracy}); ` +
+      `re-measured ${measured.testAccuracy} at step ${measured.evaluation!.globalStep}`,
+  );
+  expect(measured.evaluation!.globalStep).toBeGreaterThanOrEqual(resumed.step);
+  expect(Math.abs(measured.testAccuracy! - resumed.accuracy)).toBeLessThanOrEqual(0.01);
+
+  // Both workers found the new hub on their own and train on.
+  const after = await waitFor('both workers back and training', async () => {
+    const s = await status(url);
+    return s && s.workers.length === 2 && s.globalStep > resumed.step + 20 ? s : undefined;
+  });
+  expect(after.globalStep).toBeGreaterThan(resumed.step);
+}, 240_000);
