@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtemp, rm } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,40 @@ describe('hub CLI', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use; pick another with --port`));
   }, 60_000);
+});
+
+describe('export CLI', () => {
+  it('writes the newest checkpoint as a TF.js LayersModel that loads', async () => {
+    // The hub test above shut down gracefully: its last checkpoint is in checkpointDir.
+    const out = join(checkpointDir, 'exported');
+    const { code, stdout, stderr } = await finished(
+      run('server/export/main.ts', ['--out', out, '--checkpoint-dir', checkpointDir]),
+    );
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/export: cnn at step 5, test accuracy \d\.\d{4} from .* -> .*model\.json/);
+    const modelJson = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+    const weights = await readFile(join(out, 'weights.bin'));
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: modelJson.weightsManifest[0].weights,
+        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+      }),
+    );
+    expect(model.countParams()).toBe(5994);
+    model.dispose();
+  });
+
+  it('says what to do when there is no checkpoint', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'no-checkpoints-'));
+    const { code, stderr } = await finished(
+      run('server/export/main.ts', ['--out', empty, '--checkpoint-dir', empty]),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/no valid checkpoint in .*; run the hub \(npm start\) first/);
+    await rm(empty, { recursive: true, force: true });
+  });
 });
 
 describe('worker CLI', () => {
