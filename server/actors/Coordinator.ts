@@ -137,7 +137,8 @@ interface Round {
   readonly id: number;
   /** Workers registered when the round opened: the gradients it waits for. */
   readonly participants: Set<string>;
-  readonly participantsAtOpen: number;
+  /** Workers the round waited for: those registered at its opening, and newcomers it admitted. */
+  waitedFor: number;
   readonly openedAt: number;
   readonly received: Set<string>;
   readonly waiting: { resolve: (result: PushResult) => void; reject: (error: Error) => void }[];
@@ -225,7 +226,10 @@ export class Coordinator {
       // A round that has no gradient yet has not really started: the newcomer takes part at once
       // instead of idling for a whole round.
       if (round === null) this.openRound();
-      else if (!round.closing && round.received.size === 0) round.participants.add(id);
+      else if (!round.closing && round.received.size === 0) {
+        round.participants.add(id);
+        round.waitedFor++;
+      }
     }
     return id;
   }
@@ -392,7 +396,11 @@ export class Coordinator {
         this.options.shards[index].ask({ type: 'apply', pieces, lrScale }).then((r) => [index, r] as const),
       ),
     );
-    for (const [index, reply] of replies) this.shardVersions[index] = reply.version;
+    // Shards may answer out of order (a slow shard's reply to an earlier push arrives last): keep the
+    // newest version each has reported, or staleness would be under-counted.
+    for (const [index, reply] of replies) {
+      this.shardVersions[index] = Math.max(this.shardVersions[index], reply.version);
+    }
     this.stalenessCounts[Math.min(staleness, MAX_STALENESS_BUCKET)]++;
     this.globalStep++;
     this.creditWorker(worker, push.examples);
@@ -409,6 +417,7 @@ export class Coordinator {
         closed &&
         push.round === closed.id &&
         closed.participants.has(worker.id) &&
+        !closed.received.has(worker.id) &&
         wanted !== undefined &&
         closed.received.size >= wanted
       ) {
@@ -427,6 +436,14 @@ export class Coordinator {
     }
     if (round.received.has(worker.id)) {
       throw new HubError(ErrorCode.DuplicateInRound, `a gradient for round ${round.id} was already received`);
+    }
+    const wanted = this.options.replicasToAggregate;
+    // Checked before the accumulate is awaited: gradients arriving together must not exceed K.
+    if (wanted !== undefined && round.received.size >= wanted) {
+      throw new HubError(
+        ErrorCode.BackupDropped,
+        `round ${round.id} already has its ${wanted} gradients; this one was a backup`,
+      );
     }
     round.received.add(worker.id);
     round.examples += push.examples;
@@ -470,7 +487,7 @@ export class Coordinator {
     const round: Round = {
       id,
       participants: new Set(this.workers.keys()),
-      participantsAtOpen: this.workers.size,
+      waitedFor: this.workers.size,
       openedAt: this.now(),
       received: new Set(),
       waiting: [],
@@ -519,7 +536,7 @@ export class Coordinator {
           closedAt,
           durationMs: closedAt - round.openedAt,
           gradients: round.received.size,
-          participants: round.participantsAtOpen,
+          participants: round.waitedFor,
         },
         RECENT_ROUNDS,
       );

@@ -130,6 +130,58 @@ describe('UnitPool', () => {
     expect(pool.completedUnits).toBe(6);
   });
 
+  it('expire returns the units renewed before the cutoff (not at it) to the front of the pool', () => {
+    const pool = new UnitPool({ totalExamples: 100, unitSize: 10, seed: 4 });
+    const a = pool.lease('a', 0);
+    const b = pool.lease('b', 5);
+    const c = pool.lease('c', 10);
+    expect(pool.expire(5)).toEqual([a]);
+    expect(pool.leasedCount).toBe(2);
+    expect(pool.pooledCount).toBe(8);
+    expect(pool.lease('d', 11)).toEqual(a);
+    expect(pool.expire(11).map((u) => u.unitId)).toEqual([b.unitId, c.unitId]);
+    // Given back in lease order, ahead of the rest of the epoch.
+    expect([pool.lease('e', 12), pool.lease('e', 12)]).toEqual([b, c]);
+    expect(pool.leasedCount + pool.pooledCount).toBe(10);
+  });
+
+  it('renew moves on every lease of that holder, and only that holder’s', () => {
+    const pool = new UnitPool({ totalExamples: 100, unitSize: 10, seed: 4 });
+    const a = leaseN(pool, 'a', 2);
+    const b = pool.lease('b', 0);
+    pool.renew('a', 50);
+    pool.renew('nobody', 50);
+    expect(pool.expire(50)).toEqual([b]);
+    expect(
+      pool
+        .expire(51)
+        .map((u) => u.unitId)
+        .sort(),
+    ).toEqual(a.map((u) => u.unitId).sort());
+    expect(pool.leasedCount).toBe(0);
+  });
+
+  it('an expired unit is no longer its old holder’s: only its new holder completes it', () => {
+    const pool = new UnitPool({ totalExamples: 30, unitSize: 10, seed: 2 });
+    const unit = pool.lease('silent', 0);
+    pool.expire(1);
+    expectUnknownUnit(() => pool.complete('silent', unit.unitId));
+    expect(pool.release('silent')).toBe(0);
+    expect(pool.lease('other', 2)).toEqual(unit);
+    pool.complete('other', unit.unitId);
+    expect(pool.completedUnits).toBe(1);
+  });
+
+  it('expire with no stale lease changes nothing', () => {
+    const pool = new UnitPool({ totalExamples: 30, unitSize: 10 });
+    expect(pool.expire(100)).toEqual([]);
+    const unit = pool.lease('a', 100);
+    expect(pool.expire(100)).toEqual([]);
+    expect(pool.leasedCount).toBe(1);
+    expect(pool.pooledCount).toBe(2);
+    pool.complete('a', unit.unitId);
+  });
+
   it('fuzz: no unit of an epoch is ever lost or duplicated (seeded; prints the seed)', () => {
     for (let seed = 1; seed <= 400; seed++) {
       try {
@@ -148,8 +200,9 @@ function check(condition: boolean, message: string): void {
 }
 
 /**
- * Random lease / complete / release / bad-complete by several holders against a model of where each
- * unit must be: completed, leased (by whom), or pooled. Plain checks (not expect) to keep it fast.
+ * Random lease / complete / release / renew / expire / bad-complete by several holders against a
+ * model of where each unit must be: completed, leased (by whom, renewed when), or pooled. Plain
+ * checks (not expect) to keep it fast.
  */
 function fuzzOnce(seed: number): void {
   const random = mulberry32(seed);
@@ -161,7 +214,10 @@ function fuzzOnce(seed: number): void {
   check(perEpoch === Math.ceil(totalExamples / unitSize), 'unitsPerEpoch');
   const holders = ['a', 'b', 'c', 'd'].slice(0, 1 + Math.floor(random() * 4));
 
-  const leased = new Map<number, { unit: LeasedUnit; holder: string }>();
+  const leased = new Map<number, { unit: LeasedUnit; holder: string; renewedAt: number }>();
+  /** The caller's clock (ms): leases renewed before `now - LEASE_MS` are expired when asked. */
+  let now = 0;
+  const LEASE_MS = 5;
   const completed = new Map<number, LeasedUnit>();
   const seen = new Map<number, LeasedUnit>();
   /** Units given back by release and not leased again yet: the pool's front. */
@@ -186,7 +242,7 @@ function fuzzOnce(seed: number): void {
   };
 
   const doLease = (holder: string) => {
-    const unit = pool.lease(holder);
+    const unit = pool.lease(holder, now);
     const id = unit.unitId;
     check(!leased.has(id), `unit ${id} leased twice at once`);
     check(!completed.has(id), `completed unit ${id} leased again`);
@@ -213,27 +269,43 @@ function fuzzOnce(seed: number): void {
         check(unit.epoch === oldest, `unit of epoch ${unit.epoch} leased while epoch ${oldest} is pooled`);
       }
     }
-    leased.set(id, { unit, holder });
+    leased.set(id, { unit, holder, renewedAt: now });
   };
 
   const steps = 50 + Math.floor(random() * 150);
   for (let step = 0; step < steps; step++) {
     const holder = pick(holders);
+    now += Math.floor(random() * 3);
     const r = random();
-    if (r < 0.45) {
+    if (r < 0.4) {
       doLease(holder);
-    } else if (r < 0.75) {
+    } else if (r < 0.68) {
       const mine = [...leased.values()].filter((l) => l.holder === holder);
       if (mine.length === 0) continue;
       const { unit } = pick(mine);
       pool.complete(holder, unit.unitId);
       leased.delete(unit.unitId);
       completed.set(unit.unitId, unit);
-    } else if (r < 0.85) {
+    } else if (r < 0.76) {
       const mine = [...leased.values()].filter((l) => l.holder === holder).map((l) => l.unit.unitId);
       const returned = pool.release(holder);
       check(returned === mine.length, `release returned ${returned}, held ${mine.length}`);
       for (const id of mine) {
+        leased.delete(id);
+        front.add(id);
+      }
+    } else if (r < 0.82) {
+      pool.renew(holder, now);
+      for (const lease of leased.values()) if (lease.holder === holder) lease.renewedAt = now;
+    } else if (r < 0.88) {
+      const cutoff = now - LEASE_MS;
+      const stale = [...leased.values()].filter((l) => l.renewedAt < cutoff).map((l) => l.unit.unitId);
+      const expired = pool.expire(cutoff).map((u) => u.unitId);
+      check(
+        JSON.stringify([...expired].sort()) === JSON.stringify([...stale].sort()),
+        `expire(${cutoff}) returned ${expired}, stale ${stale}`,
+      );
+      for (const id of stale) {
         leased.delete(id);
         front.add(id);
       }
