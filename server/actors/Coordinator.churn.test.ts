@@ -475,7 +475,7 @@ describe('Coordinator churn, sync: replicasToAggregate and backups', () => {
     ]);
   });
 
-  // Bug (minor, naming): Coordinator.pushSync answers BACKUP_DROPPED to any participant of the last
+  // Regression (minor, naming): Coordinator.pushSync answers BACKUP_DROPPED to any participant of the last
   // round closed at K, including one whose gradient was averaged in it. A second gradient from that
   // worker is no backup (ErrorCode.BackupDropped: "this backup was dropped"); it is a late duplicate:
   // STALE_ROUND (or DUPLICATE_IN_ROUND). The check misses `!closed.received.has(worker.id)`.
