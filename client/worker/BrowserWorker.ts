@@ -32,7 +32,15 @@ import { syncReadsOnWebGpuCount } from './syncReadGuard.js';
 import { yieldToPage } from './yieldToPage.js';
 
 export type Phase =
-  'starting' | 'probing' | 'connecting' | 'training' | 'paused' | 'reconnecting' | 'failed' | 'left';
+  | 'starting'
+  | 'probing'
+  | 'connecting'
+  | 'training'
+  | 'paused'
+  | 'frozen'
+  | 'reconnecting'
+  | 'failed'
+  | 'left';
 
 export interface WorkerEvent {
   /** Date.now() */
@@ -99,6 +107,7 @@ class FatalError extends Error {
 }
 
 const PAUSED_DETAIL = 'left the hub; Resume joins again';
+const FROZEN_DETAIL = 'the browser froze this tab: left the hub; joins again when the tab is resumed';
 const RATE_WINDOW_MS = 10_000;
 const MAX_EVENTS = 30;
 const MAX_TENSOR_SAMPLES = 30;
@@ -113,13 +122,24 @@ const CHECK_STEP_BUDGET_MS = 15_000;
  * The tab's worker: picks the backend (forced, WebGPU on a real adapter, or the fastest by a probe),
  * then runs the shared GradientWorker loop against the hub, reconnecting with backoff when the hub goes
  * away and falling back to the next backend when the one in use breaks. Pausing leaves the hub (so a
- * sync round never waits for a paused tab); resuming joins again.
+ * sync round never waits for a paused tab); resuming joins again. The page's lifecycle does the same:
+ * a tab the browser freezes leaves the hub and joins again when it is resumed; a hidden tab that is not
+ * frozen keeps training (yieldToPage does not wait for frames it will not get).
  */
 export class BrowserWorker {
   private readonly options: BrowserWorkerOptions;
   private view: WorkerView;
   private readonly listeners = new Set<() => void>();
   private paused = false;
+  /** The browser froze the page (Page Lifecycle `freeze`); cleared by `resume`. */
+  private frozen = false;
+  /**
+   * Pauses and freezes so far. A session cut short by one ends in an error (its requests fail on the
+   * closed client) that may surface only after the tab is back: not the hub's fault, no backoff.
+   */
+  private suspensions = 0;
+  /** When the tab was last hidden (performance.now()) and the steps it had then; null while visible. */
+  private hiddenSince: { readonly at: number; readonly steps: number } | null = null;
   private left = false;
   private started = false;
   private wakeUp: (() => void) | null = null;
@@ -174,6 +194,7 @@ export class BrowserWorker {
   pause(): void {
     if (this.paused || this.left || this.view.phase === 'failed') return;
     this.paused = true;
+    this.suspensions++;
     this.note('paused: left the hub until resumed');
     this.update({ phase: 'paused', detail: PAUSED_DETAIL, workerId: null, examplesPerSec: 0 });
     this.closeSession();
@@ -185,6 +206,53 @@ export class BrowserWorker {
     this.paused = false;
     this.note('resumed');
     this.wake();
+  }
+
+  /**
+   * The browser is freezing the page (the `freeze` event): no task will run until it is resumed, so a
+   * step in flight could neither finish nor be pushed, and a connected socket would hold its work unit
+   * until the hub's lease timeout. Leave now: the goodbye goes out before the page stops, the hub puts
+   * the unit back in the pool at once, and the step is abandoned (its push fails on the closed client).
+   */
+  freeze(): void {
+    if (this.frozen || this.left || this.view.phase === 'failed') return;
+    this.frozen = true;
+    if (this.paused) return; // already out of the hub
+    this.suspensions++;
+    this.note('frozen by the browser: left the hub until the tab is resumed');
+    this.update({ phase: 'frozen', detail: FROZEN_DETAIL, workerId: null, examplesPerSec: 0 });
+    this.closeSession();
+    this.wake();
+  }
+
+  /** The browser resumed a frozen page (the `resume` event): join the hub again. */
+  unfreeze(): void {
+    if (!this.frozen || this.left) return;
+    this.frozen = false;
+    if (this.paused || this.view.phase === 'failed') return;
+    this.note('resumed by the browser: joining the hub again');
+    this.wake();
+  }
+
+  /**
+   * The tab was hidden or shown. Nothing changes but the log: a hidden tab keeps training (and keeps
+   * its lease); a tab the browser stops altogether is frozen first, or else the hub's lease timeout
+   * hands its unit to someone else.
+   */
+  visibilityChanged(hidden: boolean): void {
+    if (this.left || this.view.phase === 'failed') return;
+    if (hidden) {
+      this.hiddenSince = { at: performance.now(), steps: this.view.steps };
+      this.note('tab hidden: training goes on in the background');
+      return;
+    }
+    const since = this.hiddenSince;
+    this.hiddenSince = null;
+    if (since === null) return;
+    const seconds = (performance.now() - since.at) / 1000;
+    this.note(
+      `tab visible again after ${seconds.toFixed(0)} s hidden, ${this.view.steps - since.steps} steps trained meanwhile`,
+    );
   }
 
   /** The page is going away (pagehide): say goodbye to the hub now. */
@@ -211,19 +279,38 @@ export class BrowserWorker {
 
   readonly getSnapshot = (): WorkerView => this.view;
 
+  /** Out of the hub on purpose: paused by the person, or frozen by the browser. */
+  private get suspended(): boolean {
+    return this.paused || this.frozen;
+  }
+
+  /**
+   * Whether what the loop started when `suspensions` was read was cut short on purpose: the tab left,
+   * is suspended, or was suspended (and maybe resumed) meanwhile. A freeze stops the page between two
+   * tasks, so the step it interrupted fails only after the resume (e.g. "pull: the client is closed").
+   */
+  private interrupted(suspensions: number): boolean {
+    return this.left || this.suspended || this.suspensions !== suspensions;
+  }
+
   private async loop(): Promise<void> {
     let attempt = 0;
     // Why the backend in use must be replaced, when it must (set by a failure, acted on in the try).
     let fallbackReason: string | null = null;
     while (!this.left) {
-      if (this.paused) {
-        // A pause that came during a probe or a connect: the loop only now stands still.
-        if (this.view.phase !== 'paused') {
-          this.update({ phase: 'paused', detail: PAUSED_DETAIL, workerId: null, examplesPerSec: 0 });
+      if (this.suspended) {
+        // A pause or a freeze that came during a probe or a connect: the loop only now stands still.
+        const phase = this.paused ? 'paused' : 'frozen';
+        if (this.view.phase !== phase) {
+          const detail = this.paused ? PAUSED_DETAIL : FROZEN_DETAIL;
+          this.update({ phase, detail, workerId: null, examplesPerSec: 0 });
         }
         await this.sleep(Infinity);
+        // Whatever failed while suspended (a connect, a backoff) is not a reason to wait now.
+        attempt = 0;
         continue;
       }
+      const suspensions = this.suspensions;
       try {
         if (fallbackReason !== null) {
           const reason = fallbackReason;
@@ -231,16 +318,16 @@ export class BrowserWorker {
           await this.fallBack(reason);
         }
         if (this.backend === null) await this.chooseBackend();
-        if (this.left || this.paused) continue;
+        if (this.interrupted(suspensions)) continue;
         await this.trainOnce(() => (attempt = 0));
-        if (this.left || this.paused) continue;
+        if (this.interrupted(suspensions)) continue;
         if (this.deviceLost !== null) {
           fallbackReason = this.deviceLost;
           continue;
         }
         await this.backoff(++attempt, 'the hub closed the connection');
       } catch (error) {
-        if (this.left || this.paused) continue;
+        if (this.interrupted(suspensions)) continue;
         if (error instanceof FatalError) {
           this.fail(error.message);
           return;
@@ -269,7 +356,7 @@ export class BrowserWorker {
       device: this.deviceReport(),
       reconnect: true,
     });
-    if (this.left || this.paused) {
+    if (this.left || this.suspended) {
       client.close();
       return;
     }

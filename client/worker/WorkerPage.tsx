@@ -9,6 +9,7 @@ const PHASE_LABEL: Record<Phase, string> = {
   connecting: 'connecting',
   training: 'connected, training',
   paused: 'paused',
+  frozen: 'frozen by the browser',
   reconnecting: 'disconnected, retrying',
   failed: 'stopped',
   left: 'left',

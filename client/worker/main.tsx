@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { backendChoiceFromQuery, messageOf } from './backends.js';
 import { BrowserWorker } from './BrowserWorker.js';
+import { followPageLifecycle } from './pageLifecycle.js';
 import { installSyncReadGuard } from './syncReadGuard.js';
 import { exposeTestApi } from './testApi.js';
 import { WorkerPage } from './WorkerPage.js';
@@ -17,12 +18,7 @@ try {
     choice: backendChoiceFromQuery(window.location.search),
   });
   exposeTestApi(worker);
-  // pagehide, not beforeunload/unload: it fires on close, navigation and bfcache entry alike.
-  window.addEventListener('pagehide', () => worker.leave());
-  // A page restored from the back/forward cache has left the hub: start afresh.
-  window.addEventListener('pageshow', (event) => {
-    if (event.persisted) window.location.reload();
-  });
+  followPageLifecycle(worker);
   root.render(
     <StrictMode>
       <WorkerPage worker={worker} hubName={window.location.host} />
