@@ -19,6 +19,7 @@ import type { EvaluationResult } from './evaluation/messages.js';
 import { PeriodicEvaluation, type Evaluation } from './evaluation/PeriodicEvaluation.js';
 import { attachWorkerGateway } from './gateway/WorkerGateway.js';
 import type { HubStatus } from './hubStatus.js';
+import { mountAdminRoutes, type RunControl } from './http/adminRoutes.js';
 import { createHttpApp } from './http/routes.js';
 import { mountStaticClient } from './http/staticClient.js';
 import type { RunCheckpoint } from './checkpoints/runCheckpoint.js';
@@ -35,8 +36,10 @@ export interface HubDeps {
   readonly evaluate: (weights: Float32Array) => Promise<EvaluationResult>;
   readonly log: (line: string) => void;
   readonly logError: (message: string, error: unknown) => void;
-  /** Writes a checkpoint now (POST /api/checkpoint); absent when the hub keeps none. */
+  /** Writes a checkpoint now (an admin action); absent when the hub keeps none. */
   readonly checkpointNow?: () => Promise<{ file: string; globalStep: number }>;
+  /** Guards every action that changes the run (HTTP /api/admin/*). */
+  readonly adminToken: string;
 }
 
 export interface Hub {
@@ -161,7 +164,8 @@ export async function createHub({
       mode: options.mode,
       model: { name: options.model, params: layout.totalLength },
       optimizer: options.optimizer,
-      learningRate: options.learningRate,
+      learningRate,
+      paused: coordinator.paused,
       batchSize: options.batchSize,
       shards: await Promise.all(shards.map((shard) => shard.ask({ type: 'status' }))),
       globalStep: run.globalStep,
@@ -199,7 +203,6 @@ export async function createHub({
     status,
     metrics: createHubMetrics(status),
     train: deps.mnist.train,
-    checkpointNow: deps.checkpointNow,
     modelArtifacts: async () => {
       // One export per global step, however many downloads ask for it.
       const step = coordinator.status().globalStep;
@@ -209,6 +212,17 @@ export async function createHub({
     },
     maxExamplesPerRequest: Math.max(options.unitSize, 4096),
   });
+  let learningRate = options.learningRate;
+  const control: RunControl = {
+    pause: () => coordinator.setPaused(true),
+    resume: () => coordinator.setPaused(false),
+    async setLearningRate(rate) {
+      await Promise.all(shards.map((shard) => shard.ask({ type: 'setLearningRate', learningRate: rate })));
+      learningRate = rate;
+    },
+    checkpointNow: deps.checkpointNow,
+  };
+  mountAdminRoutes(app, deps.adminToken, control);
   mountStaticClient(app);
   http.on('request', app);
 

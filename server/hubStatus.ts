@@ -8,7 +8,10 @@ export interface HubStatus {
   readonly mode: TrainingMode;
   readonly model: { readonly name: ModelName; readonly params: number };
   readonly optimizer: string;
+  /** The current learning rate (the operator may have changed it). */
   readonly learningRate: number;
+  /** The operator paused training: workers wait, the weights stay. */
+  readonly paused: boolean;
   readonly batchSize: number;
   readonly shards: readonly ShardStatus[];
   readonly globalStep: number;

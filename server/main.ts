@@ -2,10 +2,10 @@ import { CheckpointMismatchError } from './checkpoints/runCheckpoint.js';
 import { parseHubCommandLine } from './cli/hubCommand.js';
 import { startHub } from './startHub.js';
 
-const { host, port, options, checkpoints } = parseHubCommandLine(process.argv.slice(2));
+const { host, port, adminToken, options, checkpoints } = parseHubCommandLine(process.argv.slice(2));
 
 try {
-  const running = await startHub(options, { host, port, log: console.log }, checkpoints);
+  const running = await startHub(options, { host, port, adminToken, log: console.log }, checkpoints);
   const { hub, url } = running;
   console.log(
     `hub: ${options.mode} mode, model ${options.model} (${hub.layout.totalLength.toLocaleString('en')} parameters), ` +
@@ -16,6 +16,12 @@ try {
   console.log(`hub: status    ${url}/api/status`);
   console.log(`hub: metrics   ${url}/metrics`);
   console.log(`hub: checkpoints every ${checkpoints.intervalMs / 1000} s in ${checkpoints.dir}`);
+  if (!adminToken) {
+    // Printed once, here only: whoever holds it may pause the run, change the rate, checkpoint.
+    console.log(
+      `hub: admin token ${running.adminToken}  (for /api/admin/*; set your own with --admin-token)`,
+    );
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

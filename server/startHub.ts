@@ -4,6 +4,7 @@ import { SAMPLE_DIGIT_COUNT } from '../shared/dashboardProtocol.js';
 import { createHub, type Hub } from './createHub.js';
 import { loadMnist } from './data/mnist.js';
 import { Evaluator } from './evaluation/Evaluator.js';
+import { generateAdminToken } from './http/adminAuth.js';
 import type { HubOptions } from './options.js';
 import {
   Checkpointer,
@@ -15,6 +16,8 @@ import { initNodeTf } from './tf/initNodeTf.js';
 
 export interface RunningHub {
   readonly hub: Hub;
+  /** Needed by every action that changes the run (HTTP /api/admin/*). */
+  readonly adminToken: string;
   /** Writes a checkpoint now; undefined when the hub runs without checkpoints. */
   readonly checkpointNow?: () => Promise<WrittenCheckpoint>;
   /** e.g. http://127.0.0.1:8080 */
@@ -28,6 +31,8 @@ export interface ListenOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly log?: (line: string) => void;
+  /** The token admin actions need; generated when absent. */
+  readonly adminToken?: string;
 }
 
 /**
@@ -55,6 +60,7 @@ export async function startHub(
     );
   }
   let checkpointer: Checkpointer | null = null;
+  const adminToken = listen.adminToken ?? generateAdminToken();
   const evaluator = await Evaluator.start({
     model: options.model,
     testSubset: options.evalExamples,
@@ -73,6 +79,7 @@ export async function startHub(
         log,
         logError: (message, error) => console.error(`hub: ${message}:`, error),
         checkpointNow: checkpoints ? () => checkpointer!.writeNow() : undefined,
+        adminToken,
       },
     });
     const running = hub;
@@ -103,6 +110,7 @@ export async function startHub(
     hub,
     url: `http://${host}:${port}`,
     port,
+    adminToken,
     checkpointNow: checkpointer ? () => checkpointer!.writeNow() : undefined,
     async close() {
       // The last checkpoint first, while the evaluator still runs.

@@ -47,7 +47,19 @@ const RETRYABLE = new Set<string>([
   ErrorCode.DuplicateInRound,
   ErrorCode.BackupDropped,
   ErrorCode.TooStale,
+  ErrorCode.Paused,
 ]);
+
+/** How long a worker waits before asking again while the operator has paused training. */
+const PAUSED_RETRY_MS = 2_000;
+
+function isPaused(error: unknown): boolean {
+  return error instanceof HubRequestError && error.code === ErrorCode.Paused;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Answers to `unit:complete` meaning the lease had already ended (expired, or the connection dropped). */
 const LEASE_GONE = new Set<string>([ErrorCode.UnknownUnit, 'UNREACHABLE']);
@@ -117,7 +129,14 @@ export class GradientWorker {
    */
   private async step(unit: WorkUnit, data: Examples, start: number): Promise<number> {
     const { client } = this.options;
-    const pulled = await client.pull();
+    let pulled;
+    try {
+      pulled = await client.pull();
+    } catch (error) {
+      if (!isPaused(error)) throw error;
+      await sleep(PAUSED_RETRY_MS);
+      return 0;
+    }
     // An explicit batch size wins; then the hub's request (it sizes batches by speed); then its default.
     const batchSize = this.options.batchSize ?? pulled.batchSize ?? client.config.batchSize;
     const count = Math.min(batchSize, unit.count - start);
@@ -156,6 +175,7 @@ export class GradientWorker {
       if (!(error instanceof HubRequestError) || !RETRYABLE.has(error.code)) throw error;
       this.refused++;
       this.options.onRefused?.(error);
+      if (isPaused(error)) await sleep(PAUSED_RETRY_MS);
       return 0;
     }
   }

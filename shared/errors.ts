@@ -33,6 +33,10 @@ export const ErrorCode = {
   SyncNeedsFullGradient: 'SYNC_NEEDS_FULL_GRADIENT',
   /** A work unit id that is not leased to this worker. */
   UnknownUnit: 'UNKNOWN_UNIT',
+  /** The operator paused training: pull again a little later. */
+  Paused: 'PAUSED',
+  /** An action that changes the run, sent without the admin token. */
+  AdminRequired: 'ADMIN_REQUIRED',
   /** An unexpected failure inside the hub; details are in the hub's log, not in the reply. */
   Internal: 'INTERNAL',
 } as const;

@@ -187,6 +187,7 @@ export class Coordinator {
   private readonly ledger = new PushLedger<PushResult>();
   private readonly batchSizer: BatchSizer | null;
   private closed = false;
+  private isPaused = false;
 
   constructor(options: CoordinatorOptions) {
     this.options = options;
@@ -265,6 +266,22 @@ export class Coordinator {
     if (worker) worker.refused[code] = (worker.refused[code] ?? 0) + 1;
   }
 
+  /** The operator paused training (an admin action): weights stay as they are until resumed. */
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  setPaused(paused: boolean): void {
+    this.isPaused = paused;
+  }
+
+  /** Throws PAUSED while the operator has paused training; workers wait and ask again. */
+  requireRunning(): void {
+    if (this.isPaused) {
+      throw new HubError(ErrorCode.Paused, 'training is paused by the operator; try again in a moment');
+    }
+  }
+
   /** A sign of life from the worker: renews its leases. False when it is not registered. */
   touch(workerId: string): boolean {
     const worker = this.workers.get(workerId);
@@ -299,6 +316,7 @@ export class Coordinator {
   async push(workerId: string, push: GradientPush): Promise<PushResult> {
     const worker = this.requireWorker(workerId);
     this.touch(workerId);
+    this.requireRunning();
     const { outcome, duplicate } = this.ledger.once(push.pushId, () =>
       this.options.mode === 'sync' ? this.pushSync(worker, push) : this.pushAsync(worker, push),
     );

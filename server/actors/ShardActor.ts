@@ -26,7 +26,9 @@ export type ShardMessage =
   | { readonly type: 'applyRound'; readonly round: number }
   | { readonly type: 'status' }
   /** Everything needed to rebuild this shard: weights, optimizer state, version (all copies). */
-  | { readonly type: 'checkpoint' };
+  | { readonly type: 'checkpoint' }
+  /** The operator changed the learning rate (an admin action). */
+  | { readonly type: 'setLearningRate'; readonly learningRate: number };
 
 export interface ShardStatus {
   readonly index: number;
@@ -45,6 +47,7 @@ export interface ShardReplies {
   applyRound: { readonly version: number; readonly count: number };
   status: ShardStatus;
   checkpoint: ShardCheckpoint;
+  setLearningRate: { readonly learningRate: number };
 }
 
 export interface ShardCheckpoint {
@@ -81,7 +84,7 @@ export class ShardActor {
   private readonly weights: Float32Array;
   private readonly rule: UpdateRule;
   private readonly optimizerState: OptimizerState;
-  private readonly learningRate: number;
+  private learningRate: number;
   private version = 0;
   /** Copy of `weights` at `snapshotVersion`, shared by every pull of that version. */
   private snapshot: Float32Array | null = null;
@@ -146,6 +149,12 @@ export class ShardActor {
         return this.applyRound(message.round);
       case 'status':
         return this.status();
+      case 'setLearningRate':
+        if (!(message.learningRate > 0) || !Number.isFinite(message.learningRate)) {
+          throw new RangeError(`learning rate must be a positive number, got ${message.learningRate}`);
+        }
+        this.learningRate = message.learningRate;
+        return { learningRate: this.learningRate };
       case 'checkpoint':
         return {
           index: this.index,

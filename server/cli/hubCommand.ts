@@ -9,6 +9,8 @@ import { integerIn, positiveNumber, secondsToMs } from './parsers.js';
 export interface HubCommandLine {
   readonly host: string;
   readonly port: number;
+  /** Undefined: the hub generates one and prints it. */
+  readonly adminToken?: string;
   readonly options: HubOptions;
   readonly checkpoints: CheckpointOptions;
 }
@@ -36,6 +38,12 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     )
     .addOption(
       new Option('--host <host>', 'address to listen on (0.0.0.0: every interface)').default('127.0.0.1'),
+    )
+    .addOption(
+      new Option(
+        '--admin-token <token>',
+        'token for actions that change the run (default: a new one, printed at start)',
+      ).env('HUB_ADMIN_TOKEN'),
     )
     .optionsGroup('Training:')
     .addOption(
@@ -144,6 +152,7 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
   const f = program.opts<{
     port: number;
     host: string;
+    adminToken?: string;
     mode: TrainingMode;
     model: ModelName;
     shards: number;
@@ -168,6 +177,7 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
   return {
     host: f.host,
     port: f.port,
+    adminToken: f.adminToken,
     options: {
       ...D,
       mode: f.mode,

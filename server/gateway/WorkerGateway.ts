@@ -90,6 +90,7 @@ class WorkerSession {
   private async pull(request: z.infer<typeof pullSchema>, workerId: string): Promise<object> {
     const { coordinator, layout, shards, shardRanges, config } = this.deps;
     const selection = resolveSelection(request, layout, shardRanges);
+    coordinator.requireRunning();
     const round = config.mode === 'sync' ? await coordinator.roundFor(workerId) : undefined;
     const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
     const weights = gatherFromShards(

@@ -12,7 +12,6 @@ export interface HttpDeps {
   readonly train: MnistSplit;
   /** Largest number of examples one request may ask for. */
   readonly maxExamplesPerRequest: number;
-  readonly checkpointNow?: () => Promise<{ file: string; globalStep: number }>;
   /** The current weights as a TF.js LayersModel (model.json + weights.bin). */
   readonly modelArtifacts: () => Promise<LayersModelArtifacts>;
 }
@@ -39,21 +38,6 @@ export function createHttpApp(deps: HttpDeps): Express {
     res
       .type('application/octet-stream')
       .send(Buffer.from(weightsBin.buffer, weightsBin.byteOffset, weightsBin.byteLength));
-  });
-
-  app.post('/api/checkpoint', async (_req, res) => {
-    if (!deps.checkpointNow) {
-      res.status(409).json({ code: 'NO_CHECKPOINTS', message: 'this hub runs without checkpoints' });
-      return;
-    }
-    try {
-      res.json(await deps.checkpointNow());
-    } catch (error) {
-      console.error('hub: checkpoint on request failed:', error);
-      res
-        .status(500)
-        .json({ code: 'INTERNAL', message: 'the checkpoint could not be written; see the hub log' });
-    }
   });
 
   app.get(EXAMPLES_PATH, (req, res) => {

@@ -1,0 +1,86 @@
+import { afterEach, expect, it } from 'vitest';
+import { GradientWorker } from '../../shared/GradientWorker.js';
+import type { HubClient } from '../../shared/HubClient.js';
+import type { RunningHub } from '../startHub.js';
+import { connectClient, startTestHub, testGradient } from '../testing/testHub.js';
+import { initNodeTf } from '../tf/initNodeTf.js';
+
+let hub: RunningHub | undefined;
+let client: HubClient | undefined;
+
+afterEach(async () => {
+  client?.close();
+  await hub?.close();
+});
+
+function post(url: string, token: string | null, body?: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+it.each([
+  ['pause', undefined],
+  ['resume', undefined],
+  ['learning-rate', { learningRate: 0.5 }],
+  ['checkpoint', undefined],
+])('without the admin token, %s is refused and changes nothing', async (action, body) => {
+  hub = await startTestHub();
+  const before = await hub.hub.status();
+  for (const token of [null, 'wrong-token', `${hub.adminToken}x`]) {
+    const response = await post(`${hub.url}/api/admin/${action}`, token, body);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ code: 'ADMIN_REQUIRED' });
+  }
+  const after = await hub.hub.status();
+  expect(after).toMatchObject({ paused: false, learningRate: before.learningRate });
+});
+
+it('with the token: pause holds the workers and the weights, resume lets them on, the rate changes', async () => {
+  await initNodeTf('wasm');
+  hub = await startTestHub({ optimizer: 'sgd', learningRate: 0.01 });
+  client = await connectClient(hub, 'wasm');
+  const worker = new GradientWorker({ client });
+  const running = worker.run();
+  await expect.poll(async () => (await hub!.hub.status()).globalStep, { timeout: 10_000 }).toBeGreaterThan(3);
+
+  expect((await post(`${hub.url}/api/admin/pause`, hub.adminToken)).status).toBe(200);
+  const paused = await hub.hub.status();
+  expect(paused.paused).toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  const stillPaused = await hub.hub.status();
+  // At most the one gradient in flight when the pause came.
+  expect(stillPaused.globalStep - paused.globalStep).toBeLessThanOrEqual(1);
+  expect(stillPaused.refusals.PAUSED).toBeGreaterThan(0);
+
+  expect((await post(`${hub.url}/api/admin/resume`, hub.adminToken)).status).toBe(200);
+  // Paused workers ask again every 2 s.
+  await expect
+    .poll(async () => (await hub!.hub.status()).globalStep, { timeout: 10_000 })
+    .toBeGreaterThan(stillPaused.globalStep + 3);
+  worker.stop();
+  await running;
+
+  // The new rate is what the shards use: a known gradient moves the weights by exactly rate x g.
+  const rate = await post(`${hub.url}/api/admin/learning-rate`, hub.adminToken, { learningRate: 0.5 });
+  expect(await rate.json()).toMatchObject({ ok: true, learningRate: 0.5 });
+  expect((await hub.hub.status()).learningRate).toBe(0.5);
+  const before = await hub.hub.weights();
+  const pulled = await client.pull();
+  const g = testGradient(before.length, 3);
+  await client.push({ gradient: g, versions: pulled.versions, examples: 1, loss: 1 });
+  const after = await hub.hub.weights();
+  after.forEach((w, i) => {
+    if (w !== Math.fround(before[i] - Math.fround(0.5 * g[i])))
+      expect.fail(`float ${i} not moved by 0.5 x g`);
+  });
+  const bad = await post(`${hub.url}/api/admin/learning-rate`, hub.adminToken, { learningRate: -1 });
+  expect(bad.status).toBe(400);
+  // A hub without checkpoints says so.
+  expect((await post(`${hub.url}/api/admin/checkpoint`, hub.adminToken)).status).toBe(409);
+});
