@@ -95,6 +95,7 @@ export async function createHub({
         initialWeights: saved?.weights ?? initial!.subarray(range.offset, range.offset + range.length),
         rule,
         learningRate: options.learningRate,
+        aggregation: options.aggregate,
         restore: saved,
       }),
     );
@@ -115,6 +116,7 @@ export async function createHub({
     maxStaleness: options.maxStaleness,
     stalenessLr: options.stalenessLr,
     leaseTimeoutMs: options.leaseTimeoutMs,
+    screening: { clipNorm: options.clipNorm, trust: options.trust },
     batchSizing:
       options.targetStepMs === undefined
         ? undefined

@@ -1,5 +1,6 @@
 import { DEFAULT_MODEL, type ModelName } from '../shared/models.js';
 import type { TrainingMode } from '../shared/protocol.js';
+import type { AggregationRule } from './aggregation/robustAggregate.js';
 import type { OptimizerName } from './optimizers/updateRules.js';
 
 /** Everything that configures a run. The CLI (main.ts) fills it from flags; tests build it directly. */
@@ -29,6 +30,12 @@ export interface HubOptions {
   readonly leaseTimeoutMs: number;
   /** Size each worker's batch from its speed so that one gradient takes about this long. */
   readonly targetStepMs?: number;
+  /** Sync mode: how a round's gradients are combined (robust rules resist bad volunteers). */
+  readonly aggregate: AggregationRule;
+  /** Scale gradients with a larger L2 norm down to this. */
+  readonly clipNorm?: number;
+  /** Keep a trust score per worker: out-of-line gradients are clipped and cost trust (async). */
+  readonly trust: boolean;
   /** How often the hub measures test accuracy (only when the weights changed). */
   readonly evalIntervalMs: number;
   /** Test examples per evaluation (the first N of the 10,000). */
@@ -49,6 +56,8 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   unitSize: 640,
   roundTimeoutMs: 10_000,
   stalenessLr: false,
+  aggregate: 'mean',
+  trust: false,
   leaseTimeoutMs: 60_000,
   evalIntervalMs: 5_000,
   evalExamples: 10_000,

@@ -3,6 +3,7 @@ import type { TrainingMode } from '../../shared/protocol.js';
 import type { LeasedUnit, UnitPool } from '../data/UnitPool.js';
 import { RateMeter } from '../metrics/RateMeter.js';
 import { BatchSizer, type BatchSizerOptions } from './BatchSizer.js';
+import { GradientScreen, type GradientScreenOptions } from './GradientScreen.js';
 import { PushLedger } from './PushLedger.js';
 import type { GradientPiece } from './ShardActor.js';
 import type { ShardRef } from './ShardRef.js';
@@ -26,6 +27,8 @@ export interface CoordinatorOptions {
   readonly leaseTimeoutMs?: number;
   /** Size each worker's batch from its speed so that a gradient takes about this long. */
   readonly batchSizing?: BatchSizerOptions;
+  /** Norm clipping and per-worker trust, applied to every gradient before anything else. */
+  readonly screening?: GradientScreenOptions;
   /** Carry the run's counters on from a checkpoint. */
   readonly restore?: CoordinatorCheckpoint;
   readonly now?: () => number;
@@ -186,6 +189,7 @@ export class Coordinator {
   private lastClosedRound: Round | null = null;
   private readonly ledger = new PushLedger<PushResult>();
   private readonly batchSizer: BatchSizer | null;
+  private readonly screen: GradientScreen;
   private closed = false;
   private isPaused = false;
 
@@ -195,6 +199,7 @@ export class Coordinator {
     this.shardVersions = options.shards.map(() => 0);
     this.throughput = new RateMeter(10_000, this.now);
     this.batchSizer = options.batchSizing ? new BatchSizer(options.batchSizing) : null;
+    this.screen = new GradientScreen(options.screening ?? {});
     const saved = options.restore;
     if (saved) {
       this.globalStep = saved.globalStep;
@@ -246,6 +251,7 @@ export class Coordinator {
     );
     this.options.units.release(workerId);
     this.batchSizer?.forget(workerId);
+    this.screen.forget(workerId);
     this.roundWaiters = this.roundWaiters.filter((waiter) => {
       if (waiter.workerId !== workerId) return true;
       waiter.reject(new HubError(ErrorCode.NotRegistered, 'the worker left'));
@@ -317,9 +323,13 @@ export class Coordinator {
     const worker = this.requireWorker(workerId);
     this.touch(workerId);
     this.requireRunning();
-    const { outcome, duplicate } = this.ledger.once(push.pushId, () =>
-      this.options.mode === 'sync' ? this.pushSync(worker, push) : this.pushAsync(worker, push),
-    );
+    const { outcome, duplicate } = this.ledger.once(push.pushId, async () => {
+      const { piecesByShard, weight } = this.screen.screen(workerId, push.piecesByShard);
+      const screened = { ...push, piecesByShard };
+      return this.options.mode === 'sync'
+        ? this.pushSync(worker, screened)
+        : this.pushAsync(worker, screened, weight);
+    });
     if (!duplicate && push.computeMs !== undefined)
       this.batchSizer?.record(workerId, push.examples, push.computeMs);
     return duplicate ? { ...(await outcome), duplicate } : outcome;
@@ -395,7 +405,8 @@ export class Coordinator {
     this.round = null;
   }
 
-  private async pushAsync(worker: WorkerRecord, push: GradientPush): Promise<PushResult> {
+  /** `trust` scales this worker's learning rate (1 unless trust scores are on). */
+  private async pushAsync(worker: WorkerRecord, push: GradientPush, trust = 1): Promise<PushResult> {
     let staleness = 0;
     for (const index of push.piecesByShard.keys()) {
       staleness = Math.max(staleness, this.shardVersions[index] - (push.versions[index] ?? 0));
@@ -408,7 +419,7 @@ export class Coordinator {
       );
     }
     // Staleness-aware learning rate (Zhang et al., IJCAI'16): a gradient s updates old moves 1/s as far.
-    const lrScale = stalenessLr && staleness > 1 ? 1 / staleness : 1;
+    const lrScale = (stalenessLr && staleness > 1 ? 1 / staleness : 1) * trust;
     const replies = await Promise.all(
       [...push.piecesByShard].map(([index, pieces]) =>
         this.options.shards[index].ask({ type: 'apply', pieces, lrScale }).then((r) => [index, r] as const),

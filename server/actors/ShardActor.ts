@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { assertNever } from '../../shared/assertNever.js';
+import { aggregate, type AggregationRule } from '../aggregation/robustAggregate.js';
 import type { UpdateRule, OptimizerState } from '../optimizers/updateRules.js';
 
 /** Part of a gradient: `values` for the flat-vector floats [offset, offset + values.length). */
@@ -68,6 +69,12 @@ export interface ShardActorOptions {
   readonly initialWeights: Float32Array;
   readonly rule: UpdateRule;
   readonly learningRate: number;
+  /**
+   * Sync mode: how a round's gradients are combined. 'mean' (the default) keeps a running weighted
+   * sum; the robust rules keep each gradient of the round to combine them coordinate by coordinate
+   * (or, for centered clipping, by this shard's block of the vector).
+   */
+  readonly aggregation?: AggregationRule;
   /** Carry on from a checkpoint: the version and optimizer state saved with `initialWeights`. */
   readonly restore?: { readonly version: number; readonly optimizerState: OptimizerState };
 }
@@ -91,7 +98,16 @@ export class ShardActor {
   private snapshotVersion = -1;
   private checksum: { version: number; hex: string } | null = null;
   /** Sync mode: the round being accumulated, and its gradient sum (a buffer reused across rounds). */
-  private round: { id: number; count: number; weight: number } | null = null;
+  private round: {
+    id: number;
+    count: number;
+    weight: number;
+    gradients: Float32Array[];
+    weights: number[];
+  } | null = null;
+  private readonly aggregation: AggregationRule;
+  /** Centered clipping starts from the previous round's aggregate (its "history"). */
+  private previousAggregate: Float32Array | null = null;
   private roundSum: Float32Array | null = null;
 
   constructor(options: ShardActorOptions) {
@@ -102,6 +118,7 @@ export class ShardActor {
     this.rule = options.rule;
     this.optimizerState = options.rule.createState(this.length);
     this.learningRate = options.learningRate;
+    this.aggregation = options.aggregation ?? 'mean';
     if (options.restore) {
       const { version, optimizerState } = options.restore;
       const slots = this.optimizerState.slots;
@@ -181,14 +198,22 @@ export class ShardActor {
     this.roundSum ??= new Float32Array(this.length);
     const sum = this.roundSum;
     if (this.round === null || this.round.id !== round) {
-      this.round = { id: round, count: 0, weight: 0 };
+      this.round = { id: round, count: 0, weight: 0, gradients: [], weights: [] };
       sum.fill(0);
     }
-    pieces.forEach((piece, p) => {
-      const start = offsets[p];
-      const values = piece.values;
-      for (let i = 0; i < values.length; i++) sum[start + i] += weight * values[i];
-    });
+    if (this.aggregation === 'mean') {
+      pieces.forEach((piece, p) => {
+        const start = offsets[p];
+        const values = piece.values;
+        for (let i = 0; i < values.length; i++) sum[start + i] += weight * values[i];
+      });
+    } else {
+      // A copy: the pieces are views of a socket message that is not ours to keep.
+      const gradient = new Float32Array(this.length);
+      pieces.forEach((piece, p) => gradient.set(piece.values, offsets[p]));
+      this.round.gradients.push(gradient);
+      this.round.weights.push(weight);
+    }
     this.round.count++;
     this.round.weight += weight;
     return { round, count: this.round.count };
@@ -201,11 +226,21 @@ export class ShardActor {
       return { version: this.version, count: 0 };
     }
     const { count } = pending;
-    // The weighted mean gradient, applied with the learning rate scaled by the number of gradients
-    // averaged (the linear scaling rule of SyncReplicasOptimizer setups).
-    const inverse = 1 / pending.weight;
-    for (let i = 0; i < sum.length; i++) sum[i] *= inverse;
-    this.rule.apply(this.weights, sum, this.optimizerState, this.learningRate * count, 0);
+    let combined: Float32Array;
+    if (this.aggregation === 'mean') {
+      // The weighted mean gradient.
+      const inverse = 1 / pending.weight;
+      for (let i = 0; i < sum.length; i++) sum[i] *= inverse;
+      combined = sum;
+    } else {
+      combined = aggregate(this.aggregation, pending.gradients, pending.weights, {
+        center: this.previousAggregate ?? undefined,
+      });
+      this.previousAggregate = combined;
+    }
+    // Applied with the learning rate scaled by the number of gradients combined (the linear scaling
+    // rule of SyncReplicasOptimizer setups).
+    this.rule.apply(this.weights, combined, this.optimizerState, this.learningRate * count, 0);
     this.round = null;
     this.version++;
     return { version: this.version, count };

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { MODEL_NAMES, type ModelName } from '../../shared/models.js';
 import { TRAINING_MODES, type TrainingMode } from '../../shared/protocol.js';
 import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
+import { AGGREGATION_RULES, type AggregationRule } from '../aggregation/robustAggregate.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.js';
 import { DEFAULT_HUB_OPTIONS as D, type HubOptions } from '../options.js';
 import { integerIn, positiveNumber, secondsToMs } from './parsers.js';
@@ -117,6 +118,23 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
       ).argParser(integerIn(0, 1_000_000)),
     )
     .addOption(new Option('--staleness-lr', 'divide the learning rate by the staleness').default(false))
+    .optionsGroup('Untrusted volunteers:')
+    .addOption(
+      new Option('--aggregate <rule>', 'sync mode: how a round combines its gradients')
+        .choices(AGGREGATION_RULES)
+        .default(D.aggregate),
+    )
+    .addOption(
+      new Option('--clip-norm <norm>', 'scale gradients with a larger L2 norm down to it').argParser(
+        positiveNumber,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--trust',
+        'async mode: weight each worker by a trust score that out-of-line gradients lower',
+      ).default(false),
+    )
     .optionsGroup('Evaluation:')
     .addOption(
       new Option('--eval-interval <seconds>', 'how often to measure test accuracy')
@@ -167,6 +185,9 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     replicasToAggregate?: number;
     maxStaleness?: number;
     stalenessLr: boolean;
+    aggregate: AggregationRule;
+    clipNorm?: number;
+    trust: boolean;
     evalInterval: number;
     evalExamples: number;
     checkpointDir: string;
@@ -194,6 +215,9 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
       replicasToAggregate: f.replicasToAggregate,
       maxStaleness: f.maxStaleness,
       stalenessLr: f.stalenessLr,
+      aggregate: f.aggregate,
+      clipNorm: f.clipNorm,
+      trust: f.trust,
       evalIntervalMs: f.evalInterval,
       evalExamples: f.evalExamples,
     },
