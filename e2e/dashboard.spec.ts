@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page, TestInfo } from '@playwright/test';
+import { io } from 'socket.io-client';
 import type { DashboardTestApi } from '../client/dashboard/testApi.js';
 import { HubClient, HubRequestError } from '../shared/HubClient.js';
 import { testGradient } from '../server/testing/testHub.js';
-import { expect, SCREENSHOTS_DIR, test } from './fixtures.js';
+import { expect, hubStatus, SCREENSHOTS_DIR, test } from './fixtures.js';
 
 // The dashboard at `/`: every panel live with two training tabs (1, 4), a viewer that arrives mid-run
-// (3), and no long task while 50 simulated workers push (2).
+// (3), no long task while 50 simulated workers push (2), and refused pushes listed by reason (5).
 
 const LAPTOP = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -231,5 +232,123 @@ test('with 50 simulated workers pushing, the dashboard updates without a long ta
   } finally {
     const { pushes, refused } = await workers.stop();
     console.log(`  simulated workers: ${pushes} pushes accepted, ${refused} refused`);
+  }
+});
+
+/** The code a push was refused with, or 'accepted'. */
+async function outcomeOf(push: Promise<unknown>): Promise<string> {
+  try {
+    await push;
+    return 'accepted';
+  } catch (error) {
+    if (error instanceof HubRequestError) return error.code;
+    throw error;
+  }
+}
+
+/** Waits for the dashboard's next update (the hub sends one about every second). */
+async function nextUpdate(tab: DashboardTab): Promise<void> {
+  const { updates } = await tab.api('history');
+  await expect.poll(async () => (await tab.api('history')).updates).toBeGreaterThan(updates);
+}
+
+test('the dashboard lists refused messages by reason, with counts, meanings and a rate over time', async ({
+  browser,
+  startHub,
+}, testInfo) => {
+  const hub = await startHub({ mode: 'async', model: 'cnn', maxStaleness: 2 });
+  const dashboard = await openDashboard(browser, testInfo, hub.url, LAPTOP);
+  const panel = dashboard.page.locator('[data-panel="refusals"]');
+  await expect(panel).toHaveAttribute('data-ready', 'true');
+  await expect(panel).toContainText('No refusals.');
+  // A phone watches too, from the start, so its rate chart sees the refusals come.
+  const phone = await openDashboard(browser, testInfo, hub.url, PHONE);
+
+  const connect = (device: string) =>
+    HubClient.connect({ url: hub.url, backend: 'simulated', device, ackTimeoutMs: 20_000 });
+  const fresh = await connect('pulls before every push');
+  const laggard = await connect('pushes on old weights');
+  // A raw socket.io client that never says hello; connected where it is used.
+  const raw = io(hub.url, { transports: ['websocket'], reconnection: false, autoConnect: false });
+  try {
+    const gradient = testGradient(fresh.config.params, 1).map((v) => v * 1e-3);
+    const push = (client: HubClient, versions: number[], g = gradient) =>
+      outcomeOf(client.push({ versions, examples: 64, loss: 2.3, gradient: g }));
+
+    // TOO_STALE x3: the laggard's weights are 3 updates old when the limit is 2.
+    const old = await laggard.pull();
+    for (let i = 0; i < 3; i++) expect(await push(fresh, (await fresh.pull()).versions)).toBe('accepted');
+    for (let i = 0; i < 3; i++) expect(await push(laggard, old.versions)).toBe('TOO_STALE');
+    await nextUpdate(dashboard);
+
+    // NON_FINITE x2 and BAD_LENGTH x1 a second later, so the chart has lines that differ.
+    const nan = gradient.slice();
+    nan[7] = NaN;
+    const { versions } = await laggard.pull();
+    for (let i = 0; i < 2; i++) expect(await push(laggard, versions, nan)).toBe('NON_FINITE');
+    expect(await push(fresh, versions, gradient.subarray(1))).toBe('BAD_LENGTH');
+    await nextUpdate(dashboard);
+
+    // NOT_REGISTERED x1: a raw socket that pulls before its hello (no worker to charge it to).
+    await new Promise<void>((resolve, reject) => {
+      raw.once('connect', resolve);
+      raw.once('connect_error', reject);
+      raw.connect();
+    });
+    expect(await raw.timeout(5_000).emitWithAck('pull', {})).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_REGISTERED' },
+    });
+
+    const expected = { TOO_STALE: 3, NON_FINITE: 2, BAD_LENGTH: 1, NOT_REGISTERED: 1 };
+    expect((await hubStatus(hub)).refusals).toEqual(expected);
+
+    // Each code with its count and meaning, most frequent first; the title has the total.
+    const table = dashboard.page.getByTestId('refusals');
+    await expect
+      .poll(() =>
+        table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-code'))),
+      )
+      .toEqual(['TOO_STALE', 'NON_FINITE', 'BAD_LENGTH', 'NOT_REGISTERED']);
+    for (const [code, count] of Object.entries(expected)) {
+      await expect(table.locator(`tr[data-code="${code}"] .count`)).toHaveText(String(count));
+    }
+    await expect(table.locator('tr[data-code="TOO_STALE"]')).toContainText('--max-staleness');
+    await expect(table.locator('tr[data-code="TOO_STALE"]')).toContainText('training rule');
+    await expect(table.locator('tr[data-code="NON_FINITE"]')).toContainText('NaN or Infinity');
+    await expect(table.locator('tr[data-code="NON_FINITE"]')).toContainText('bad client');
+    await expect(panel.getByRole('heading')).toHaveText('Refused messages by reason (7)');
+    // The per-worker counts agree (the raw socket never registered, so it is in no row).
+    const refusedOf = (client: HubClient) =>
+      dashboard.page.locator(`[data-testid="volunteers"] tr[data-worker="${client.workerId}"] td.refused`);
+    await expect(refusedOf(laggard)).toHaveText('5');
+    await expect(refusedOf(fresh)).toHaveText('1');
+
+    // Refusals per second over time, drawn once two updates have been seen.
+    await nextUpdate(dashboard);
+    await expect(panel.getByRole('img', { name: /Refused messages per second/ })).toBeVisible();
+    expect(await panel.locator('canvas').evaluate((c: HTMLCanvasElement) => c.width)).toBeGreaterThan(0);
+    await dashboard.screenshot('dashboard-refusals');
+
+    // On a phone the panel fits the screen's width.
+    const phonePanel = phone.page.locator('[data-panel="refusals"]');
+    await expect(phonePanel.locator('tr[data-code="NOT_REGISTERED"] .count')).toHaveText('1');
+    await expect(phonePanel.getByRole('img', { name: /Refused messages per second/ })).toBeVisible();
+    await phonePanel.scrollIntoViewIfNeeded();
+    const box = await phonePanel.boundingBox();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
+    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      PHONE.width,
+    );
+    mkdirSync(SCREENSHOTS_DIR, { recursive: true });
+    await phonePanel.screenshot({ path: `${SCREENSHOTS_DIR}dashboard-refusals-phone.png` });
+
+    expect(dashboard.errors).toEqual([]);
+    expect(phone.errors).toEqual([]);
+  } finally {
+    raw.disconnect();
+    fresh.close();
+    laggard.close();
   }
 });

@@ -5,6 +5,7 @@ import { FilterGrid } from './FilterGrid.js';
 import { HistogramGrid } from './HistogramGrid.js';
 import { NormsChart } from './NormsChart.js';
 import { PredictionGrid } from './PredictionGrid.js';
+import { RefusalsPanel } from './RefusalsPanel.js';
 import { RoundsChart } from './RoundsChart.js';
 import { RunSummary } from './RunSummary.js';
 import { ShardsTable } from './ShardsTable.js';
@@ -48,9 +49,25 @@ export function DashboardPage({ store }: { store: DashboardStore }) {
             </button>
           ))}
         </div>
-        <a className="join" href="/worker" target="_blank" rel="noopener">
-          Open a worker tab
-        </a>
+        <span className="links">
+          <a
+            href="/api/model/model.json"
+            download="model.json"
+            title="The current weights as a TF.js LayersModel: model.json + weights.bin (tf.loadLayersModel loads this URL)"
+          >
+            Download model
+          </a>
+          <a
+            href="/api/model/weights.bin"
+            download="weights.bin"
+            title="The weights file model.json refers to"
+          >
+            (weights.bin)
+          </a>
+          <a className="join" href="/worker" target="_blank" rel="noopener">
+            Open a worker tab
+          </a>
+        </span>
       </header>
       {run === null ? (
         <p className="waiting">Waiting for the hub’s history…</p>
@@ -76,6 +93,13 @@ export function DashboardPage({ store }: { store: DashboardStore }) {
             ) : (
               <RoundsChart rounds={state.rounds} revision={revision} />
             )}
+            <RefusalsPanel
+              refusals={latest?.refusals ?? NO_REFUSALS}
+              rates={state.refusalRates}
+              ratesKey={state.refusalRates.key}
+              revision={revision}
+              ready={latest !== null}
+            />
             <ShardsTable shards={latest?.shards ?? NO_SHARDS} />
             <FilterGrid filters={state.filters} />
             <PredictionGrid samples={state.samples} predictions={latest?.predictions ?? null} />

@@ -8,6 +8,8 @@ import type {
 } from '../../shared/dashboardProtocol.js';
 import { halveRows } from './columns.js';
 import { DashboardStore, H, MAX_ROWS, toBytes } from './DashboardStore.js';
+import { RefusalRates } from './RefusalRates.js';
+import { refusalReason } from './refusalReasons.js';
 import { MAX_WORKER_LINES, WorkerRates } from './WorkerRates.js';
 
 const run: RunInfo = {
@@ -205,6 +207,74 @@ describe('WorkerRates', () => {
     for (let t = 0; t < 500; t++) rates.add(t, [worker('a')]);
     expect(rates.t.length).toBeLessThanOrEqual(50);
     expect(rates.columns.every((c) => c.length === rates.t.length)).toBe(true);
+  });
+});
+
+describe('RefusalRates', () => {
+  it('turns the hub totals into refusals/s per code; a new code gets a line of zeros before it', () => {
+    const rates = new RefusalRates(100);
+    rates.add(10, { TOO_STALE: 4 });
+    expect(rates.latestRate('TOO_STALE')).toBeNull();
+    rates.add(12, { TOO_STALE: 10 });
+    const key = rates.key;
+    rates.add(13, { TOO_STALE: 10, NON_FINITE: 3 });
+    expect(rates.codes).toEqual(['TOO_STALE', 'NON_FINITE']);
+    expect(rates.key).not.toBe(key);
+    expect(rates.columns).toEqual([
+      [10, 12, 13],
+      [null, 3, 0],
+      [null, 0, 3],
+    ]);
+    expect(rates.latestRate('NON_FINITE')).toBe(3);
+    expect(rates.latestRate('BAD_LENGTH')).toBeNull();
+  });
+
+  it('ignores a sample that is not after the last (the history latest, sent again)', () => {
+    const rates = new RefusalRates(100);
+    rates.add(5, { BAD_LENGTH: 1 });
+    rates.add(5, { BAD_LENGTH: 1 });
+    expect(rates.length).toBe(1);
+  });
+
+  it('stays bounded, thinning the totals so that a burst is averaged, not dropped', () => {
+    const rates = new RefusalRates(8);
+    rates.add(0, { STALE_ROUND: 0 });
+    const rateColumn = rates.columns[1];
+    let total = 0;
+    for (let t = 1; t < 40; t++) {
+      // One burst of 30 refusals in one second; none otherwise.
+      if (t === 21) total += 30;
+      rates.add(t, { STALE_ROUND: total });
+    }
+    const [t, perSecond] = rates.columns;
+    expect(t.length).toBeLessThanOrEqual(8);
+    // The chart's arrays are refilled in place.
+    expect(perSecond).toBe(rateColumn);
+    // Rate x interval adds up to the burst, whatever rows were dropped.
+    const refused = perSecond.reduce<number>(
+      (sum, r, i) => sum + (r ?? 0) * (i > 0 ? t[i]! - t[i - 1]! : 0),
+      0,
+    );
+    expect(refused).toBeCloseTo(30);
+  });
+
+  it('the store keeps them from the history on, and starts over with a new history', () => {
+    const store = new DashboardStore();
+    store.applyHistory(history(3, update(2, { refusals: { TOO_STALE: 2 } })));
+    store.applyUpdate(update(3, { refusals: { TOO_STALE: 5 } }));
+    expect(store.getSnapshot().refusalRates.latestRate('TOO_STALE')).toBe(3);
+    store.applyHistory(history(1));
+    expect(store.getSnapshot().refusalRates.length).toBe(0);
+  });
+
+  it('every code has a meaning; an unknown one is still listed', () => {
+    expect(refusalReason('TOO_STALE')).toMatchObject({
+      kind: 'rule',
+      meaning: expect.stringMatching(/--max-staleness/),
+    });
+    expect(refusalReason('BACKUP_DROPPED').meaning).toMatch(/K gradients/);
+    expect(refusalReason('NON_FINITE')).toMatchObject({ kind: 'client' });
+    expect(refusalReason('toString').meaning).toMatch(/does not know/);
   });
 });
 

@@ -6,6 +6,7 @@ import type {
   TensorHistogram,
 } from '../../shared/dashboardProtocol.js';
 import { BoundedColumns, type Column } from './columns.js';
+import { RefusalRates } from './RefusalRates.js';
 import { WorkerRates } from './WorkerRates.js';
 
 /** Rows kept per chart: the hub sends at most 600, then one arrives per second. */
@@ -91,6 +92,8 @@ export interface DashboardState {
   /** Time series; the arrays are appended in place, `revision` says when. */
   readonly history: BoundedColumns;
   readonly workerRates: WorkerRates;
+  /** Refused messages per second by error code, since this page opened. */
+  readonly refusalRates: RefusalRates;
   readonly rounds: RoundColumns;
   /** Bumped by every history or update: charts redraw their (shared, mutated) columns then. */
   readonly revision: number;
@@ -122,6 +125,7 @@ function emptyState(connection: Connection): DashboardState {
     filters: null,
     history: new BoundedColumns(H.firstNorm, MAX_ROWS),
     workerRates: new WorkerRates(MAX_ROWS),
+    refusalRates: new RefusalRates(MAX_ROWS),
     rounds: new RoundColumns(),
     revision: 0,
     updates: 0,
@@ -156,6 +160,7 @@ export class DashboardStore {
     if (latest) {
       state.rounds.add(latest.rounds);
       state.workerRates.add(latest.point.t, latest.workers);
+      state.refusalRates.add(latest.point.t, latest.refusals);
     }
     this.set({
       ...state,
@@ -183,6 +188,7 @@ export class DashboardStore {
     previous.history.append(historyRow(update.point));
     previous.rounds.add(update.rounds);
     previous.workerRates.add(update.point.t, update.workers);
+    previous.refusalRates.add(update.point.t, update.refusals);
     this.set({
       ...previous,
       latest: update,

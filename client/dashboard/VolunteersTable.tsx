@@ -38,11 +38,11 @@ export const VolunteersTable = memo(function VolunteersTable({
     <Panel
       id="volunteers"
       title={`Volunteers (${workers.length} connected)`}
-      note={
+      note={`Every browser tab or Node worker that is training. Credit counts the examples behind accepted gradients.${
         refusedTotal > 0
-          ? `Refused messages in this run: ${describeRefusals(refusals)}.`
-          : 'Every browser tab or Node worker that is training. Credit counts the examples behind accepted gradients.'
-      }
+          ? ' Hover a refused count for its codes; every refusal is listed by reason in its own panel.'
+          : ''
+      }`}
       ready={workers.length > 0}
       span="wide"
     >

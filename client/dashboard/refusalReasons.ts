@@ -1,0 +1,63 @@
+import { ErrorCode } from '../../shared/errors.js';
+
+/**
+ * Who a refusal points at: `rule` is the training rules at work (expected under load: a slow worker's
+ * gradient is too old, a backup's is not needed); `client` is a broken, hostile or outdated client;
+ * `hub` is a bug in the hub.
+ */
+export type RefusalKind = 'rule' | 'client' | 'hub';
+
+export interface RefusalReason {
+  /** One line, for people: what the hub refused and why. */
+  readonly meaning: string;
+  readonly kind: RefusalKind;
+}
+
+// Keyed by every code in the table: a code added to shared/errors.ts fails the type check here until
+// it has a meaning.
+const REASONS: Record<ErrorCode, RefusalReason> = {
+  [ErrorCode.TooStale]: { meaning: 'async: gradient older than --max-staleness updates', kind: 'rule' },
+  [ErrorCode.BackupDropped]: {
+    meaning: 'sync: the round already had its K gradients (--replicas-to-aggregate)',
+    kind: 'rule',
+  },
+  [ErrorCode.StaleRound]: { meaning: 'sync: gradient for a round that has already closed', kind: 'rule' },
+  [ErrorCode.NotInRound]: {
+    meaning: 'sync: the worker joined after the round opened; it takes the next one',
+    kind: 'rule',
+  },
+  [ErrorCode.DuplicateInRound]: {
+    meaning: 'sync: a second gradient from one worker in a round',
+    kind: 'client',
+  },
+  [ErrorCode.SyncNeedsFullGradient]: {
+    meaning: 'sync: a push that does not cover every shard',
+    kind: 'client',
+  },
+  [ErrorCode.NonFinite]: { meaning: 'gradient contains NaN or Infinity', kind: 'client' },
+  [ErrorCode.BadLength]: { meaning: 'byte length does not match the shards or keys named', kind: 'client' },
+  [ErrorCode.UnknownShard]: { meaning: 'shard index out of range, or repeated', kind: 'client' },
+  [ErrorCode.UnknownKey]: { meaning: 'tensor name not in the model, or repeated', kind: 'client' },
+  [ErrorCode.InvalidMessage]: { meaning: 'payload does not match the message schema', kind: 'client' },
+  [ErrorCode.UnknownEvent]: { meaning: 'an event name the hub does not know', kind: 'client' },
+  [ErrorCode.NotRegistered]: { meaning: 'a request before a successful hello', kind: 'client' },
+  [ErrorCode.ProtocolMismatch]: {
+    meaning: 'client and hub speak different protocol versions',
+    kind: 'client',
+  },
+  [ErrorCode.UnknownUnit]: { meaning: 'a work unit not leased to this worker', kind: 'client' },
+  [ErrorCode.Paused]: { meaning: 'the operator paused training; workers ask again shortly', kind: 'rule' },
+  [ErrorCode.Untrusted]: {
+    meaning: "--trust: the worker's recent gradients were far out of line with everyone else's",
+    kind: 'client',
+  },
+  [ErrorCode.AdminRequired]: { meaning: 'an admin action without the admin token', kind: 'client' },
+  [ErrorCode.Internal]: { meaning: 'an unexpected failure in the hub (see its log)', kind: 'hub' },
+};
+
+/** The meaning of a code; a code this page does not know (a newer hub) is still listed, as such. */
+export function refusalReason(code: string): RefusalReason {
+  return Object.hasOwn(REASONS, code)
+    ? REASONS[code as ErrorCode]
+    : { meaning: 'a code this page does not know (a newer hub?)', kind: 'client' };
+}
