@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import { layoutFromShapes, shardRanges } from '../../shared/layout.js';
 import type { TrainingMode } from '../../shared/protocol.js';
-import { mulberry32, UnitPool, type LeasedUnit } from '../data/UnitPool.js';
+import { mulberry32 } from '../../shared/random.js';
+import { UnitPool, type LeasedUnit } from '../data/UnitPool.js';
 import { resolveSelection, splitByShard } from '../gateway/selection.js';
 import { createUpdateRule } from '../optimizers/updateRules.js';
 import {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../data/UnitPool.js';
+import { mulberry32 } from '../../shared/random.js';
 import { createUpdateRule, type OptimizerName, type OptimizerState } from '../optimizers/updateRules.js';
 import { ShardActor, type GradientPiece } from './ShardActor.js';
 import { LocalShardRef } from './ShardRef.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, HubError } from '../../shared/errors.js';
-import { mulberry32, UnitPool, type LeasedUnit } from './UnitPool.js';
+import { mulberry32 } from '../../shared/random.js';
+import { UnitPool, type LeasedUnit } from './UnitPool.js';
 
 function leaseN(pool: UnitPool, holder: string, n: number): LeasedUnit[] {
   return Array.from({ length: n }, () => pool.lease(holder));

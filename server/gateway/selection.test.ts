@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import { layoutFromShapes, shardRanges, type ParameterLayout, type ShardRange } from '../../shared/layout.js';
-import { mulberry32 } from '../data/UnitPool.js';
+import { mulberry32 } from '../../shared/random.js';
 import { gatherFromShards, resolveSelection, splitByShard, type Selection } from './selection.js';
 
 // a: [0, 6) b: [6, 10) c: [10, 15) d: [15, 16) e: [16, 23)

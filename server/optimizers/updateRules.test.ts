@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../shared/random.js';
 import {
   createUpdateRule,
   DEFAULT_HYPER_PARAMS,
@@ -12,18 +13,6 @@ import {
 
 const TOLERANCE = 1e-5;
 const STEPS = 6;
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(rand: () => number, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);
