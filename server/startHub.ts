@@ -92,6 +92,13 @@ export async function startHub(
         resume?.coordinator.globalStep ?? null,
       );
     }
+    if (resume) {
+      // Measure the restored weights before any worker can change them: proof that what was
+      // loaded is what was saved.
+      const check = await running.evaluateNow();
+      const saved = resume.evaluation ? ` (saved: ${resume.evaluation.accuracy.toFixed(4)})` : '';
+      log(`hub: restored weights re-measured: test accuracy ${check.accuracy.toFixed(4)}${saved}`);
+    }
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
       http.listen(listen.port, listen.host, () => {
