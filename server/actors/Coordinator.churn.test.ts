@@ -1,202 +1,39 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCode, HubError } from '../../shared/errors.js';
-import { layoutFromShapes, shardRanges } from '../../shared/layout.js';
-import type { TrainingMode } from '../../shared/protocol.js';
+import { ErrorCode } from '../../shared/errors.js';
 import { mulberry32 } from '../../shared/random.js';
-import { UnitPool } from '../data/UnitPool.js';
-import { resolveSelection, splitByShard } from '../gateway/selection.js';
-import { createUpdateRule } from '../optimizers/updateRules.js';
-import {
-  Coordinator,
-  MAX_STALENESS_BUCKET,
-  type CoordinatorOptions,
-  type GradientPush,
-  type PushResult,
-} from './Coordinator.js';
+import { MAX_STALENESS_BUCKET, type PushResult } from './Coordinator.js';
 import { COORDINATOR_FUZZ_REGRESSIONS } from './fuzz-regressions/coordinatorSeeds.js';
-import { ShardActor, type ShardMessage, type ShardReply } from './ShardActor.js';
-import type { ShardRef } from './ShardRef.js';
+import type { ShardReply } from './ShardActor.js';
+import {
+  check,
+  checkAfter,
+  codeOf,
+  codeOfError,
+  deliverAll,
+  deliverOne,
+  flush,
+  gradient,
+  makeHub,
+  neg,
+  picker,
+  push,
+  pushTagOf,
+  ranges,
+  runSeeds,
+  seedRange,
+  TIMEOUT_MS,
+  TOTAL,
+  track,
+  versionsOf,
+  weightsOf,
+  type HandleListener,
+  type HubOptions,
+  type Tracked,
+} from './testing/coordinatorHarness.js';
 
 // Churn: volunteers come and go, acks get lost, shards answer late. Focused tests of each rule, then
 // a seeded fuzz of async mode against a model of staleness. (Coordinator.test.ts has the sync fuzz;
-// the few helpers both need are repeated here rather than shared through a non-test module.)
-
-const TOTAL = 12;
-const SHARDS = 3;
-const TIMEOUT_MS = 1000;
-const UNIT_OPTIONS = { totalExamples: 95, unitSize: 10, seed: 7 };
-
-const layout = layoutFromShapes([{ name: 'w', shape: [TOTAL] }]);
-const ranges = shardRanges(TOTAL, SHARDS);
-
-type HandleListener = (shard: number, message: ShardMessage, reply: unknown) => void;
-
-/**
- * A shard reached by message. `slow`: messages wait in a mailbox, handled in the order sent (as an
- * actor's are) one per `deliver()`, so the test decides when, and in which order across shards, they
- * are answered (a shard in another process). Otherwise each is handled at once, like LocalShardRef.
- */
-class TestShardRef implements ShardRef {
-  private readonly mailbox: (() => void)[] = [];
-
-  constructor(
-    private readonly actor: ShardActor,
-    private readonly slow: boolean,
-    private readonly onHandle?: HandleListener,
-  ) {}
-
-  get index(): number {
-    return this.actor.index;
-  }
-
-  get waiting(): number {
-    return this.mailbox.length;
-  }
-
-  ask<M extends ShardMessage>(message: M): Promise<ShardReply<M>> {
-    return new Promise((resolve, reject) => {
-      const handle = () => {
-        try {
-          const reply = this.actor.receive(message);
-          this.onHandle?.(this.actor.index, message, reply);
-          resolve(reply);
-        } catch (error) {
-          reject(error);
-        }
-      };
-      if (this.slow) this.mailbox.push(handle);
-      else handle();
-    });
-  }
-
-  /** Handles the oldest waiting message. */
-  deliver(): void {
-    this.mailbox.shift()?.();
-  }
-}
-
-interface Hub {
-  readonly coordinator: Coordinator;
-  readonly actors: ShardActor[];
-  readonly refs: TestShardRef[];
-  readonly units: UnitPool;
-}
-
-type HubOptions = Partial<Omit<CoordinatorOptions, 'mode' | 'shards' | 'units'>> & {
-  readonly slow?: boolean;
-  readonly onHandle?: HandleListener;
-};
-
-/** Real actors (sgd, learning rate 1, zero weights) and a real UnitPool: weights = -sum of lr x g. */
-function makeHub(mode: TrainingMode, options: HubOptions = {}): Hub {
-  const { slow = false, onHandle, ...extra } = options;
-  const actors = ranges.map(
-    (r) =>
-      new ShardActor({
-        index: r.index,
-        offset: r.offset,
-        initialWeights: new Float32Array(r.length),
-        rule: createUpdateRule('sgd'),
-        learningRate: 1,
-      }),
-  );
-  const refs = actors.map((a) => new TestShardRef(a, slow, onHandle));
-  const units = new UnitPool(UNIT_OPTIONS);
-  const coordinator = new Coordinator({ mode, shards: refs, units, roundTimeoutMs: TIMEOUT_MS, ...extra });
-  return { coordinator, actors, refs, units };
-}
-
-function weightsOf(hub: Hub): number[] {
-  return hub.actors.flatMap((a) => Array.from(a.receive({ type: 'pull' }).weights));
-}
-
-function versionsOf(hub: Hub): number[] {
-  return hub.actors.map((a) => a.receive({ type: 'status' }).version);
-}
-
-/** Small integers: sums are exact in float32. */
-function gradient(seed: number): Float32Array {
-  const random = mulberry32(seed);
-  return Float32Array.from({ length: TOTAL }, () => Math.floor(random() * 7) - 3);
-}
-
-/** Push index of each gradient buffer sent: tells which push a shard is applying. */
-const pushOfBuffer = new WeakMap<ArrayBufferLike, number>();
-let pushCounter = 0;
-
-/** A push of `g` (a full-length gradient) restricted to `shards` (default all). */
-function push(
-  g: Float32Array,
-  options: {
-    round?: number;
-    examples?: number;
-    versions?: readonly number[];
-    shards?: readonly number[];
-    pushId?: string;
-    computeMs?: number;
-    /** For the fuzz: the index of this push in its list. */
-    index?: number;
-  } = {},
-): GradientPush {
-  const shards = options.shards ?? ranges.map((r) => r.index);
-  const selection = resolveSelection({ shards: [...shards] }, layout, ranges);
-  const payload = Float32Array.from(
-    selection.ranges.flatMap((r) => [...g.subarray(r.offset, r.offset + r.length)]),
-  );
-  if (options.index !== undefined) pushOfBuffer.set(payload.buffer, options.index);
-  return {
-    piecesByShard: splitByShard(selection, payload, ranges),
-    versions: options.versions ?? ranges.map(() => 0),
-    round: options.round,
-    examples: options.examples ?? 10,
-    loss: 1,
-    pushId: options.pushId ?? `churn-${++pushCounter}`,
-    computeMs: options.computeMs,
-  };
-}
-
-async function flush(): Promise<void> {
-  for (let i = 0; i < 30; i++) await Promise.resolve();
-}
-
-interface Tracked<T> {
-  state: 'pending' | 'resolved' | 'rejected';
-  value?: T;
-  error?: unknown;
-}
-
-function track<T>(promise: Promise<T>): Tracked<T> {
-  const tracked: Tracked<T> = { state: 'pending' };
-  promise.then(
-    (value) => Object.assign(tracked, { state: 'resolved', value }),
-    (error: unknown) => Object.assign(tracked, { state: 'rejected', error }),
-  );
-  return tracked;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof HubError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
-
-function codeOfError(error: unknown): string {
-  return error instanceof HubError ? error.code : String(error);
-}
-
-const neg = (xs: ArrayLike<number>) => Array.from(xs, (x) => (x === 0 ? 0 : -x));
-
-/** Lets every shard answer everything it was asked, in shard order. */
-async function deliverAll(hub: Hub): Promise<void> {
-  do {
-    for (const ref of hub.refs) ref.deliver();
-    await flush();
-  } while (hub.refs.some((r) => r.waiting > 0));
-}
+// the helpers both need are in testing/coordinatorHarness.ts.)
 
 describe('Coordinator churn, async: bounded staleness', () => {
   /** Three updates on every shard, then a worker pushing from versions `from`. */
@@ -282,7 +119,7 @@ describe('Coordinator churn, async: bounded staleness', () => {
   // goes back, so staleness is under-counted and a too-stale gradient is applied at full rate.
   // Found by the async fuzz with slow shards and partial pushes (fuzz-regressions/coordinatorSeeds.ts).
   it('a push finishing late does not move the known shard versions back', async () => {
-    const hub = makeHub('async', { slow: true, maxStaleness: 0 });
+    const hub = makeHub('async', { shardTiming: 'onDeliver', maxStaleness: 0 });
     const w = hub.coordinator.join({ backend: 'wasm' });
     const [shard0, shard1] = hub.refs;
     const a = track(hub.coordinator.push(w, push(gradient(1), { shards: [0, 1] })));
@@ -322,7 +159,7 @@ describe('Coordinator churn: push ids', () => {
   });
 
   it('async: a reconnected worker (new id) resending the push id gets the first outcome', async () => {
-    const hub = makeHub('async', { slow: true });
+    const hub = makeHub('async', { shardTiming: 'onDeliver' });
     const a = hub.coordinator.join({ backend: 'wasm' });
     const g = gradient(1);
     const first = track(hub.coordinator.push(a, push(g, { pushId: 'lost-ack' })));
@@ -495,7 +332,7 @@ describe('Coordinator churn, sync: replicasToAggregate and backups', () => {
   // a shard in another process is answering, are all averaged: the round applies more than K, and
   // the backups are not dropped. Found by the concurrent and slow-shard fuzz (coordinatorSeeds.ts).
   it('K = 1: a second gradient arriving while the first is accumulated is BACKUP_DROPPED', async () => {
-    const hub = makeHub('sync', { replicasToAggregate: 1, slow: true });
+    const hub = makeHub('sync', { replicasToAggregate: 1, shardTiming: 'onDeliver' });
     const a = hub.coordinator.join({ backend: 'wasm' });
     const b = hub.coordinator.join({ backend: 'wasm' });
     const pa = track(hub.coordinator.push(a, push(gradient(1), { round: 0 })));
@@ -558,7 +395,7 @@ describe('Coordinator churn, sync: every worker leaves', () => {
   });
 
   it('with shards answering late, a return during the closing round waits for the next round', async () => {
-    const hub = makeHub('sync', { slow: true });
+    const hub = makeHub('sync', { shardTiming: 'onDeliver' });
     const a = hub.coordinator.join({ backend: 'wasm' });
     const pa = track(hub.coordinator.push(a, push(gradient(1), { round: 0 })));
     await deliverAll(hub);
@@ -736,7 +573,7 @@ interface AsyncPush {
  */
 async function fuzzAsyncOnce(seed: number, options: AsyncFuzzOptions): Promise<void> {
   const random = mulberry32(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const pick = picker(random);
   const { maxStaleness, stalenessLr = false, slowShards = false, partialPushes = false } = options;
   const pushes: AsyncPush[] = [];
   const violations: string[] = [];
@@ -747,7 +584,7 @@ async function fuzzAsyncOnce(seed: number, options: AsyncFuzzOptions): Promise<v
 
   const onHandle: HandleListener = (shard, message, reply) => {
     if (message.type !== 'apply') return void violations.push(`shard ${shard} got ${message.type}`);
-    const index = pushOfBuffer.get(message.pieces[0].values.buffer);
+    const index = pushTagOf(message.pieces[0].values)?.index;
     const p = index === undefined ? undefined : pushes[index];
     if (!p) return void violations.push(`shard ${shard}: an unknown gradient`);
     const expected = p.expected;
@@ -768,7 +605,12 @@ async function fuzzAsyncOnce(seed: number, options: AsyncFuzzOptions): Promise<v
       for (const s of p.shards) known[s] = Math.max(known[s], p.replyVersions[s]);
     }
   };
-  const hub = makeHub('async', { maxStaleness, stalenessLr, slow: slowShards, onHandle });
+  const hub = makeHub('async', {
+    maxStaleness,
+    stalenessLr,
+    shardTiming: slowShards ? 'onDeliver' : 'now',
+    onHandle,
+  });
   const coordinator = hub.coordinator;
   const workers: string[] = [];
   const gone: string[] = [];
@@ -889,14 +731,6 @@ async function fuzzAsyncOnce(seed: number, options: AsyncFuzzOptions): Promise<v
     });
   };
 
-  const deliverOne = async (): Promise<boolean> => {
-    const busy = hub.refs.filter((r) => r.waiting > 0);
-    if (busy.length === 0) return false;
-    pick(busy).deliver();
-    await flush();
-    return true;
-  };
-
   let nextPushId = 1;
   const history: string[] = [];
   const ops = 40 + Math.floor(random() * 60);
@@ -946,20 +780,14 @@ async function fuzzAsyncOnce(seed: number, options: AsyncFuzzOptions): Promise<v
       what = send(pick(gone), `a${nextPushId++}`, someShards(), freshVersions(''), gradient(seed * 1000 + n));
     } else {
       let delivered = 0;
-      for (let k = 1 + Math.floor(random() * 3); k > 0; k--) if (await deliverOne()) delivered++;
+      for (let k = 1 + Math.floor(random() * 3); k > 0; k--) if (await deliverOne(hub, pick)) delivered++;
       what = `deliver ${delivered}`;
     }
     await flush();
     history.push(`${n}: ${what}`);
-    try {
-      checkState(`step ${n} (${what})`);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n  after: ${history.slice(-12).join('\n         ')}`, {
-        cause: error,
-      });
-    }
+    checkAfter(history, () => checkState(`step ${n} (${what})`));
   }
-  while (await deliverOne());
+  while (await deliverOne(hub, pick));
   checkState('after the shards answered');
   check(
     pushes.every((p) => p.outcome.state !== 'pending'),
@@ -981,23 +809,6 @@ async function fuzzAsyncOnce(seed: number, options: AsyncFuzzOptions): Promise<v
   coordinator.close();
 }
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(message);
-}
-
-async function runSeeds(name: string, seeds: Iterable<number>, once: (seed: number) => Promise<void>) {
-  for (const seed of seeds) {
-    try {
-      await once(seed);
-    } catch (error) {
-      throw new Error(
-        `${name} failed with seed ${seed} (keep it in fuzz-regressions/coordinatorSeeds.ts): ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-  }
-}
-
 /** Each seed also picks the staleness options: limits 0 to 3 or none, with and without stalenessLr. */
 function optionsForSeed(seed: number, base: AsyncFuzzOptions): AsyncFuzzOptions {
   const limit = seed % 5;
@@ -1005,7 +816,7 @@ function optionsForSeed(seed: number, base: AsyncFuzzOptions): AsyncFuzzOptions 
 }
 
 describe('Coordinator, async mode, seeded fuzz', () => {
-  const seeds = Array.from({ length: ASYNC_SEEDS }, (_, i) => i + 1);
+  const seeds = seedRange(ASYNC_SEEDS);
 
   it('join / leave / reconnect / pull / stale push / retried push id match the staleness model', async () => {
     await runSeeds('async fuzz', seeds, (seed) =>

@@ -1,104 +1,34 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ErrorCode, HubError } from '../../shared/errors.js';
-import { layoutFromShapes, shardRanges } from '../../shared/layout.js';
-import type { TrainingMode } from '../../shared/protocol.js';
+import { ErrorCode } from '../../shared/errors.js';
 import { mulberry32 } from '../../shared/random.js';
-import { UnitPool, type LeasedUnit } from '../data/UnitPool.js';
-import { resolveSelection, splitByShard } from '../gateway/selection.js';
-import { createUpdateRule } from '../optimizers/updateRules.js';
-import {
-  Coordinator,
-  type CoordinatorOptions,
-  type GradientPush,
-  type PushResult,
-  type RoundRecord,
-} from './Coordinator.js';
+import type { LeasedUnit } from '../data/UnitPool.js';
+import type { PushResult, RoundRecord } from './Coordinator.js';
 import { COORDINATOR_FUZZ_REGRESSIONS } from './fuzz-regressions/coordinatorSeeds.js';
-import { ShardActor, type ShardMessage, type ShardReply } from './ShardActor.js';
-import { LocalShardRef, type ShardRef } from './ShardRef.js';
-
-const TOTAL = 12;
-const SHARDS = 3;
-const TIMEOUT_MS = 1000;
-const UNIT_OPTIONS = { totalExamples: 95, unitSize: 10, seed: 7 };
-
-const layout = layoutFromShapes([{ name: 'w', shape: [TOTAL] }]);
-const ranges = shardRanges(TOTAL, SHARDS);
-const everything = resolveSelection({}, layout, ranges);
-
-/** A shard ref that runs each message on a later macrotask, in order: a shard in another process. */
-class RemoteShardRef implements ShardRef {
-  constructor(private readonly actor: ShardActor) {}
-
-  get index(): number {
-    return this.actor.index;
-  }
-
-  ask<M extends ShardMessage>(message: M): Promise<ShardReply<M>> {
-    return new Promise((resolve, reject) =>
-      setImmediate(() => {
-        try {
-          resolve(this.actor.receive(message));
-        } catch (error) {
-          reject(error);
-        }
-      }),
-    );
-  }
-}
-
-/**
- * A shard in another process that answers when the test says so: its messages wait in a mailbox and
- * are handled in the order sent (as an actor's are), one per `deliver()`. A fuzz picks which shard
- * answers next, so the replies of different shards arrive in any order, as late as it likes.
- */
-class SlowShardRef implements ShardRef {
-  private readonly mailbox: (() => void)[] = [];
-
-  constructor(private readonly actor: ShardActor) {}
-
-  get index(): number {
-    return this.actor.index;
-  }
-
-  get waiting(): number {
-    return this.mailbox.length;
-  }
-
-  ask<M extends ShardMessage>(message: M): Promise<ShardReply<M>> {
-    return new Promise((resolve, reject) =>
-      this.mailbox.push(() => {
-        try {
-          resolve(this.actor.receive(message));
-        } catch (error) {
-          reject(error);
-        }
-      }),
-    );
-  }
-
-  /** Handles the oldest waiting message. */
-  deliver(): void {
-    this.mailbox.shift()?.();
-  }
-}
-
-/** Shows every message to a log before passing it on. */
-class LoggedShardRef implements ShardRef {
-  constructor(
-    private readonly inner: ShardRef,
-    private readonly log: SyncShardLog,
-  ) {}
-
-  get index(): number {
-    return this.inner.index;
-  }
-
-  ask<M extends ShardMessage>(message: M): Promise<ShardReply<M>> {
-    this.log.record(this.inner.index, message);
-    return this.inner.ask(message);
-  }
-}
+import type { ShardMessage } from './ShardActor.js';
+import {
+  check,
+  checkAfter,
+  codeOf,
+  codeOfError,
+  deliverOne,
+  flush,
+  gradient,
+  makeHub,
+  neg,
+  picker,
+  push,
+  pushTagOf,
+  ranges,
+  runSeeds,
+  seedRange,
+  TIMEOUT_MS,
+  TOTAL,
+  track,
+  versionsOf,
+  weightsOf,
+  type PushTag,
+  type Tracked,
+} from './testing/coordinatorHarness.js';
 
 /**
  * The sync invariants that hold however messages interleave, checked on the messages the shards get
@@ -118,7 +48,7 @@ class SyncShardLog {
 
   record(shard: number, message: ShardMessage): void {
     if (message.type === 'accumulate') {
-      const tag = pushTags.get(message.pieces[0].values.buffer);
+      const tag = pushTagOf(message.pieces[0].values);
       if (!tag) return void this.violations.push(`shard ${shard}: an untagged gradient`);
       if (this.seen[shard].has(tag.pushId))
         this.violations.push(`shard ${shard}: push id ${tag.pushId} accumulated a second time`);
@@ -162,147 +92,6 @@ class SyncShardLog {
   }
 }
 
-interface Hub {
-  readonly coordinator: Coordinator;
-  readonly actors: ShardActor[];
-  readonly units: UnitPool;
-}
-
-/** Coordinator options a test may add to the defaults of makeHub. */
-type HubOptions = Partial<
-  Pick<
-    CoordinatorOptions,
-    'replicasToAggregate' | 'maxStaleness' | 'stalenessLr' | 'leaseTimeoutMs' | 'batchSizing' | 'now'
-  >
-> & {
-  /** Sees every message sent to a shard, in the order sent (the order each shard handles them). */
-  readonly log?: SyncShardLog;
-  /** How the coordinator reaches each actor, when not LocalShardRef / RemoteShardRef. */
-  readonly shardRef?: (actor: ShardActor) => ShardRef;
-};
-
-/**
- * Real shard actors (sgd, learning rate 1, zero initial weights) behind LocalShardRef and a real
- * UnitPool. With sgd and rate 1 the weights are always minus the sum of the applied gradients, in
- * both modes (sync applies mean x count).
- */
-function makeHub(mode: TrainingMode, remote = false, options: HubOptions = {}): Hub {
-  const actors = ranges.map(
-    (r) =>
-      new ShardActor({
-        index: r.index,
-        offset: r.offset,
-        initialWeights: new Float32Array(r.length),
-        rule: createUpdateRule('sgd'),
-        learningRate: 1,
-      }),
-  );
-  const units = new UnitPool(UNIT_OPTIONS);
-  const { log, shardRef, ...extra } = options;
-  const coordinator = new Coordinator({
-    mode,
-    shards: actors.map((a) => {
-      const ref = shardRef ? shardRef(a) : remote ? new RemoteShardRef(a) : new LocalShardRef(a);
-      return log ? new LoggedShardRef(ref, log) : ref;
-    }),
-    units,
-    roundTimeoutMs: TIMEOUT_MS,
-    ...extra,
-  });
-  return { coordinator, actors, units };
-}
-
-function weightsOf(hub: Hub): number[] {
-  return hub.actors.flatMap((a) => Array.from(a.receive({ type: 'pull' }).weights));
-}
-
-function versionsOf(hub: Hub): number[] {
-  return hub.actors.map((a) => a.receive({ type: 'status' }).version);
-}
-
-function gradient(seed: number): Float32Array {
-  // Small integers: sums are exact in float32, so weights can be compared with toEqual.
-  const random = mulberry32(seed);
-  return Float32Array.from({ length: TOTAL }, () => Math.floor(random() * 7) - 3);
-}
-
-let pushCounter = 0;
-
-/** Who sent a gradient buffer: lets a shard log name the push behind each accumulate. */
-interface PushTag {
-  readonly pushId: string;
-  readonly worker: string;
-}
-
-const pushTags = new WeakMap<ArrayBufferLike, PushTag>();
-
-function push(
-  g: Float32Array,
-  options: {
-    round?: number;
-    examples?: number;
-    loss?: number;
-    versions?: number[];
-    shards?: number[];
-    pushId?: string;
-    computeMs?: number;
-    /** For the shard log only: the worker the push is sent as. */
-    worker?: string;
-  } = {},
-): GradientPush {
-  const selection = options.shards
-    ? resolveSelection({ shards: options.shards }, layout, ranges)
-    : everything;
-  let payload = g;
-  if (options.shards)
-    payload = Float32Array.from(
-      selection.ranges.flatMap((r) => [...g.subarray(r.offset, r.offset + r.length)]),
-    );
-  const pushId = options.pushId ?? `push-${++pushCounter}`;
-  pushTags.set(payload.buffer, { pushId, worker: options.worker ?? '?' });
-  return {
-    piecesByShard: splitByShard(selection, payload, ranges),
-    versions: options.versions ?? ranges.map(() => 0),
-    round: options.round,
-    examples: options.examples ?? 10,
-    loss: options.loss ?? 1,
-    pushId,
-    computeMs: options.computeMs,
-  };
-}
-
-/** Lets every pending promise continuation run (shard replies, round closes). */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 30; i++) await Promise.resolve();
-}
-
-/** Tracks a promise without awaiting it: 'pending' until it settles. */
-function track<T>(promise: Promise<T>): {
-  state: 'pending' | 'resolved' | 'rejected';
-  value?: T;
-  error?: unknown;
-} {
-  const tracked: { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } = {
-    state: 'pending',
-  };
-  promise.then(
-    (value) => Object.assign(tracked, { state: 'resolved', value }),
-    (error: unknown) => Object.assign(tracked, { state: 'rejected', error }),
-  );
-  return tracked;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof HubError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
-
-const neg = (xs: Float32Array) => Array.from(xs, (x) => (x === 0 ? 0 : -x));
 const sum = (...gs: Float32Array[]) =>
   Float32Array.from({ length: TOTAL }, (_, i) => gs.reduce((s, g) => s + g[i], 0));
 
@@ -612,9 +401,9 @@ describe('Coordinator, sync mode', () => {
 });
 
 describe('Coordinator, sync mode, shards in another process', () => {
-  // Real timers: RemoteShardRef answers on setImmediate.
+  // Real timers: the shard refs answer on setImmediate.
   it('a full round over asynchronous shard refs', async () => {
-    const hub = makeHub('sync', true);
+    const hub = makeHub('sync', { shardTiming: 'nextMacrotask' });
     const a = hub.coordinator.join({ backend: 'wasm' });
     const b = hub.coordinator.join({ backend: 'wasm' });
     const pa = hub.coordinator.push(a, push(gradient(1), { round: 0 }));
@@ -630,7 +419,7 @@ describe('Coordinator, sync mode, shards in another process', () => {
   // Regression (same cause): with shards answering asynchronously, the last missing worker leaving
   // while another worker's accumulate was in flight closed the round twice.
   it('leave() while a gradient is being accumulated closes the round once', async () => {
-    const hub = makeHub('sync', true);
+    const hub = makeHub('sync', { shardTiming: 'nextMacrotask' });
     const a = hub.coordinator.join({ backend: 'wasm' });
     const b = hub.coordinator.join({ backend: 'wasm' });
     const pa = hub.coordinator.push(a, push(gradient(1), { round: 0, examples: 10 }));
@@ -658,8 +447,6 @@ const BATCH_SIZING = { targetStepMs: 200, minBatch: 4, maxBatch: 128, initialBat
 const BATCH_SMOOTHING = 0.3;
 /** Coordinator keeps this many closed rounds in its status. */
 const RECENT_ROUNDS = 120;
-
-type Tracked<T> = ReturnType<typeof track<T>>;
 
 interface ModelRound {
   readonly id: number;
@@ -917,14 +704,6 @@ class SyncModel {
   }
 }
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(message);
-}
-
-function codeOfError(error: unknown): string {
-  return error instanceof HubError ? error.code : String(error);
-}
-
 interface PushRecord {
   readonly worker: string;
   readonly pushId: string;
@@ -952,14 +731,14 @@ interface SyncFuzzOptions {
 async function fuzzSyncOnce(seed: number, options: SyncFuzzOptions = {}): Promise<void> {
   const replicas = options.replicasToAggregate;
   const random = mulberry32(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const pick = picker(random);
   const log = new SyncShardLog(replicas);
-  const hub = makeHub('sync', false, {
+  const hub = makeHub('sync', {
     replicasToAggregate: replicas,
     leaseTimeoutMs: LEASE_MS,
     batchSizing: BATCH_SIZING,
     now: () => Date.now(),
-    log,
+    onAsk: (shard, message) => log.record(shard, message),
   });
   const coordinator = hub.coordinator;
   const model = new SyncModel(replicas, Date.now(), hub.units.unitsPerEpoch);
@@ -1249,13 +1028,7 @@ async function fuzzSyncOnce(seed: number, options: SyncFuzzOptions = {}): Promis
     }
     await flush();
     history.push(`${step}: ${what}`);
-    try {
-      checkState(`step ${step} (${what})`);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n  after: ${history.slice(-12).join('\n         ')}`, {
-        cause: error,
-      });
-    }
+    checkAfter(history, () => checkState(`step ${step} (${what})`));
   }
 
   // Let every deadline pass; then every accepted push has been applied exactly once.
@@ -1312,10 +1085,13 @@ interface ConcurrentFuzzOptions {
  */
 async function fuzzSyncConcurrentOnce(seed: number, options: ConcurrentFuzzOptions = {}): Promise<void> {
   const random = mulberry32(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const pick = picker(random);
   const replicas = options.replicasToAggregate;
   const log = new SyncShardLog(options.strictReplicas ? replicas : undefined);
-  const hub = makeHub('sync', false, { replicasToAggregate: replicas, log });
+  const hub = makeHub('sync', {
+    replicasToAggregate: replicas,
+    onAsk: (shard, message) => log.record(shard, message),
+  });
   const coordinator = hub.coordinator;
   const workers: string[] = [];
   const sent: { pushId: string; examples: number; g: Float32Array; outcome: Tracked<PushResult> }[] = [];
@@ -1411,18 +1187,13 @@ async function fuzzSyncConcurrentOnce(seed: number, options: ConcurrentFuzzOptio
  */
 async function fuzzSyncSlowOnce(seed: number, options: ConcurrentFuzzOptions = {}): Promise<void> {
   const random = mulberry32(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+  const pick = picker(random);
   const replicas = options.replicasToAggregate;
   const log = new SyncShardLog(options.strictReplicas ? replicas : undefined);
-  const refs: SlowShardRef[] = [];
-  const hub = makeHub('sync', false, {
+  const hub = makeHub('sync', {
     replicasToAggregate: replicas,
-    log,
-    shardRef: (actor) => {
-      const ref = new SlowShardRef(actor);
-      refs.push(ref);
-      return ref;
-    },
+    shardTiming: 'onDeliver',
+    onAsk: (shard, message) => log.record(shard, message),
   });
   const coordinator = hub.coordinator;
   const workers: string[] = [];
@@ -1442,13 +1213,6 @@ async function fuzzSyncSlowOnce(seed: number, options: ConcurrentFuzzOptions = {
     const examples = 1 + Math.floor(random() * 32);
     const request = push(Float32Array.from(g), { round, examples, pushId, worker: id });
     sent.push({ worker: id, pushId, round, examples, g, outcome: track(coordinator.push(id, request)) });
-  };
-  const deliverOne = async (): Promise<boolean> => {
-    const busy = refs.filter((r) => r.waiting > 0);
-    if (busy.length === 0) return false;
-    pick(busy).deliver();
-    await flush();
-    return true;
   };
   const checkStep = (where: string) => {
     const step = coordinator.status().globalStep;
@@ -1499,7 +1263,7 @@ async function fuzzSyncSlowOnce(seed: number, options: ConcurrentFuzzOptions = {
       const earlier = pick(sent);
       send(pick(workers), earlier.pushId, earlier.round, earlier.g);
     } else if (r < 0.9) {
-      for (let n = 1 + Math.floor(random() * 3); n > 0; n--) await deliverOne();
+      for (let n = 1 + Math.floor(random() * 3); n > 0; n--) await deliverOne(hub, pick);
     } else {
       await vi.advanceTimersByTimeAsync(1 + Math.floor(random() * TIMEOUT_MS));
     }
@@ -1509,7 +1273,7 @@ async function fuzzSyncSlowOnce(seed: number, options: ConcurrentFuzzOptions = {
 
   // Let the shards answer everything and every deadline pass, twice (a closed round opens the next).
   for (let pass = 0; pass < 3; pass++) {
-    while (await deliverOne());
+    while (await deliverOne(hub, pick));
     await vi.advanceTimersByTimeAsync(TIMEOUT_MS);
     await flush();
   }
@@ -1568,27 +1332,8 @@ async function fuzzSyncSlowOnce(seed: number, options: ConcurrentFuzzOptions = {
   coordinator.close();
 }
 
-/** Runs `once` for every seed; a failure names the seed and the options to keep it with. */
-async function runSeeds(
-  name: string,
-  seeds: Iterable<number>,
-  once: (seed: number) => Promise<void>,
-): Promise<void> {
-  for (const seed of seeds) {
-    try {
-      await once(seed);
-    } catch (error) {
-      throw new Error(
-        `${name} failed with seed ${seed} (keep it in fuzz-regressions/coordinatorSeeds.ts): ${(error as Error).message}`,
-        { cause: error },
-      );
-    } finally {
-      vi.clearAllTimers();
-    }
-  }
-}
-
-const seedRange = (count: number) => Array.from({ length: count }, (_, i) => i + 1);
+/** After each seed, passed or failed: no fake timer of one run fires in the next. */
+const clearTimers = () => vi.clearAllTimers();
 
 describe('Coordinator, sync mode, seeded fuzz', () => {
   beforeEach(() => {
@@ -1601,8 +1346,11 @@ describe('Coordinator, sync mode, seeded fuzz', () => {
   for (const replicas of [undefined, 1, 2, 3]) {
     const label = `replicasToAggregate ${replicas ?? 'unset'}`;
     it(`sequential join / leave / reconnect / pull / push / retry / deadline / leases match the model (${label})`, async () => {
-      await runSeeds(`sync fuzz (${label})`, seedRange(SYNC_SEEDS), (seed) =>
-        fuzzSyncOnce(seed, { replicasToAggregate: replicas }),
+      await runSeeds(
+        `sync fuzz (${label})`,
+        seedRange(SYNC_SEEDS),
+        (seed) => fuzzSyncOnce(seed, { replicasToAggregate: replicas }),
+        clearTimers,
       );
     });
   }
@@ -1610,8 +1358,11 @@ describe('Coordinator, sync mode, seeded fuzz', () => {
   for (const replicas of [undefined, 1, 2, 3]) {
     const label = `replicasToAggregate ${replicas ?? 'unset'}`;
     it(`concurrent operations keep the invariants (${label})`, async () => {
-      await runSeeds(`concurrent sync fuzz (${label})`, seedRange(CONCURRENT_SEEDS), (seed) =>
-        fuzzSyncConcurrentOnce(seed, { replicasToAggregate: replicas }),
+      await runSeeds(
+        `concurrent sync fuzz (${label})`,
+        seedRange(CONCURRENT_SEEDS),
+        (seed) => fuzzSyncConcurrentOnce(seed, { replicasToAggregate: replicas }),
+        clearTimers,
       );
     });
   }
@@ -1619,8 +1370,11 @@ describe('Coordinator, sync mode, seeded fuzz', () => {
   for (const replicas of [undefined, 1, 2]) {
     const label = `replicasToAggregate ${replicas ?? 'unset'}`;
     it(`shards answering late, in any order, keep the invariants (${label})`, async () => {
-      await runSeeds(`slow-shard sync fuzz (${label})`, seedRange(SLOW_SEEDS), (seed) =>
-        fuzzSyncSlowOnce(seed, { replicasToAggregate: replicas }),
+      await runSeeds(
+        `slow-shard sync fuzz (${label})`,
+        seedRange(SLOW_SEEDS),
+        (seed) => fuzzSyncSlowOnce(seed, { replicasToAggregate: replicas }),
+        clearTimers,
       );
     });
   }
@@ -1632,7 +1386,7 @@ describe('Coordinator, sync mode, seeded fuzz', () => {
     const title = `regression: ${entry.fuzz} seed ${entry.seed}: ${entry.open ?? entry.found}`;
     (entry.open ? it.fails : it)(title, async () => {
       const options = { replicasToAggregate: entry.replicasToAggregate, strictReplicas: true };
-      await runSeeds(`${entry.fuzz} regression`, [entry.seed], (seed) => fuzz(seed, options));
+      await runSeeds(`${entry.fuzz} regression`, [entry.seed], (seed) => fuzz(seed, options), clearTimers);
     });
   }
 });
