@@ -4,6 +4,7 @@ import { encodeExamples } from '../../shared/examplesCodec.js';
 import { IMAGE_PIXELS } from '../../shared/models.js';
 import { EXAMPLES_PATH } from '../../shared/protocol.js';
 import type { MnistSplit } from '../data/mnist.js';
+import { securityHeaders } from './securityHeaders.js';
 import { MODEL_JSON_FILE, WEIGHTS_FILE, type LayersModelArtifacts } from '../export/layersModelArtifacts.js';
 
 export interface HttpDeps {
@@ -20,6 +21,7 @@ export interface HttpDeps {
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders());
 
   app.get('/api/status', async (_req, res) => {
     res.json(await deps.status());
