@@ -17,6 +17,7 @@ import type { MnistData, MnistSplit } from './data/mnist.js';
 import { UnitPool } from './data/UnitPool.js';
 import type { EvaluationResult } from './evaluation/messages.js';
 import { PeriodicEvaluation, type Evaluation } from './evaluation/PeriodicEvaluation.js';
+import { ConnectionLimits } from './gateway/ConnectionLimits.js';
 import { attachWorkerGateway } from './gateway/WorkerGateway.js';
 import type { HubStatus } from './hubStatus.js';
 import { mountAdminRoutes, type RunControl } from './http/adminRoutes.js';
@@ -59,6 +60,11 @@ export interface Hub {
 
 /** The smallest batch `--target-step-ms` hands a slow worker: below it, gradients are mostly noise. */
 const MIN_ADAPTIVE_BATCH = 8;
+
+/** Per-connection budgets: far above what an honest worker sends, low enough to stop a flood. */
+const MESSAGES_PER_SECOND = 200;
+const MIN_BYTES_PER_SECOND = 32 * 1024 * 1024;
+const STRIKES_PER_MINUTE = 100;
 
 /** Bytes of socket.io/engine.io framing a push may carry beyond its gradient. */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
@@ -243,6 +249,12 @@ export async function createHub({
     layout,
     config,
     traffic,
+    limits: new ConnectionLimits({
+      messagesPerSecond: MESSAGES_PER_SECOND,
+      // Room for several whole-model pushes a second from one connection.
+      bytesPerSecond: Math.max(MIN_BYTES_PER_SECOND, 16 * layout.totalLength * 4),
+      strikesPerMinute: STRIKES_PER_MINUTE,
+    }),
     logError: deps.logError,
   });
 

@@ -39,6 +39,10 @@ export const ErrorCode = {
   Paused: 'PAUSED',
   /** An action that changes the run, sent without the admin token. */
   AdminRequired: 'ADMIN_REQUIRED',
+  /** The connection sent more messages or bytes per second than its budget. */
+  RateLimited: 'RATE_LIMITED',
+  /** Too many refused messages from one connection: it is disconnected. */
+  TooManyStrikes: 'TOO_MANY_STRIKES',
   /** An unexpected failure inside the hub; details are in the hub's log, not in the reply. */
   Internal: 'INTERNAL',
 } as const;

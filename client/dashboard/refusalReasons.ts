@@ -52,6 +52,14 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     kind: 'client',
   },
   [ErrorCode.AdminRequired]: { meaning: 'an admin action without the admin token', kind: 'client' },
+  [ErrorCode.RateLimited]: {
+    meaning: 'more messages or bytes per second than a connection may send',
+    kind: 'client',
+  },
+  [ErrorCode.TooManyStrikes]: {
+    meaning: 'so many refused messages that the connection was closed',
+    kind: 'client',
+  },
   [ErrorCode.Internal]: { meaning: 'an unexpected failure in the hub (see its log)', kind: 'hub' },
 };
 

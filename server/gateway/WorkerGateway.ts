@@ -19,6 +19,7 @@ import {
 import type { Coordinator } from '../actors/Coordinator.js';
 import type { ShardRef } from '../actors/ShardRef.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
+import type { ConnectionLimits } from './ConnectionLimits.js';
 import { floatsPerShard, gatherFromShards, resolveSelection, splitByShard } from './selection.js';
 
 export interface WorkerGatewayDeps {
@@ -28,6 +29,7 @@ export interface WorkerGatewayDeps {
   readonly layout: ParameterLayout;
   readonly config: RunConfig;
   readonly traffic: ShardTraffic;
+  readonly limits: ConnectionLimits;
   /** Internal errors are logged here and never sent to clients. */
   readonly logError: (message: string, error: unknown) => void;
 }
@@ -66,11 +68,13 @@ class WorkerSession {
     socket.onAny((event: string, ...args: unknown[]) => {
       if ((CLIENT_EVENTS as readonly string[]).includes(event)) return;
       deps.coordinator.noteRefusal(this.workerId, ErrorCode.UnknownEvent);
+      void this.strike();
       this.refuse(event, args.at(-1), { code: ErrorCode.UnknownEvent, message: `unknown event "${event}"` });
     });
     socket.on('disconnect', () => {
       if (this.workerId) deps.coordinator.leave(this.workerId);
       this.workerId = undefined;
+      void deps.limits.forget(socket.id);
     });
   }
 
@@ -164,6 +168,9 @@ class WorkerSession {
       const ack = args.at(-1);
       const payload = typeof ack === 'function' ? args.slice(0, -1) : args;
       try {
+        if (!(await this.deps.limits.admit(this.socket.id, binaryBytes(payload)))) {
+          throw new HubError(ErrorCode.RateLimited, 'too many messages or bytes per second; slow down');
+        }
         if (payload.length !== 1) throw new HubError(ErrorCode.InvalidMessage, `${event} takes one payload`);
         const parsed = schema.safeParse(payload[0]);
         if (!parsed.success) {
@@ -179,8 +186,21 @@ class WorkerSession {
         const body = this.sanitise(error);
         this.deps.coordinator.noteRefusal(this.workerId, body.code);
         this.refuse(event, ack, body);
+        if (CLIENT_FAULTS.has(body.code)) await this.strike();
       }
     });
+  }
+
+  /** One more refusal the client brought on itself; past its budget, the connection is closed. */
+  private async strike(): Promise<void> {
+    if (!(await this.deps.limits.strike(this.socket.id)) || !this.socket.connected) return;
+    this.deps.coordinator.noteRefusal(this.workerId, ErrorCode.TooManyStrikes);
+    this.socket.emit('hub:error', {
+      code: ErrorCode.TooManyStrikes,
+      message: 'too many refused messages from this connection; it is closed',
+      event: 'disconnect',
+    });
+    this.socket.disconnect(true);
   }
 
   private refuse(event: string, ack: unknown, error: HubErrorBody): void {
@@ -193,4 +213,35 @@ class WorkerSession {
     this.deps.logError(`unexpected error for worker ${this.workerId ?? '(unregistered)'}`, error);
     return { code: ErrorCode.Internal, message: 'internal error in the hub' };
   }
+}
+
+/** Refusals a client brings on itself (broken or hostile); the training rules' refusals are not. */
+const CLIENT_FAULTS = new Set<string>([
+  ErrorCode.InvalidMessage,
+  ErrorCode.UnknownEvent,
+  ErrorCode.BadLength,
+  ErrorCode.NonFinite,
+  ErrorCode.UnknownShard,
+  ErrorCode.UnknownKey,
+  ErrorCode.ProtocolMismatch,
+  ErrorCode.NotRegistered,
+  ErrorCode.DuplicateInRound,
+  ErrorCode.SyncNeedsFullGradient,
+  ErrorCode.UnknownUnit,
+  ErrorCode.Untrusted,
+  ErrorCode.RateLimited,
+]);
+
+/** Bytes of the binary values in a message (a gradient); the JSON around them is small and capped. */
+function binaryBytes(payload: readonly unknown[]): number {
+  let bytes = 0;
+  for (const item of payload) {
+    if (item instanceof Uint8Array || item instanceof ArrayBuffer) bytes += item.byteLength;
+    else if (item !== null && typeof item === 'object') {
+      for (const value of Object.values(item)) {
+        if (value instanceof Uint8Array || value instanceof ArrayBuffer) bytes += value.byteLength;
+      }
+    }
+  }
+  return bytes;
 }
