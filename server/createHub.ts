@@ -21,6 +21,7 @@ import { ConnectionLimits } from './gateway/ConnectionLimits.js';
 import { attachWorkerGateway } from './gateway/WorkerGateway.js';
 import type { HubStatus } from './hubStatus.js';
 import { mountAdminRoutes, type RunControl } from './http/adminRoutes.js';
+import { internalErrors } from './http/internalErrors.js';
 import { createHttpApp } from './http/routes.js';
 import { mountStaticClient } from './http/staticClient.js';
 import type { RunCheckpoint } from './checkpoints/runCheckpoint.js';
@@ -169,7 +170,7 @@ export async function createHub({
     const latest = evaluation.latest;
     return {
       protocolVersion: PROTOCOL_VERSION,
-      mode: options.mode,
+      mode: coordinator.mode,
       model: { name: options.model, params: layout.totalLength },
       optimizer: options.optimizer,
       learningRate,
@@ -227,11 +228,27 @@ export async function createHub({
     async setLearningRate(rate) {
       await Promise.all(shards.map((shard) => shard.ask({ type: 'setLearningRate', learningRate: rate })));
       learningRate = rate;
+      dashboard.runChanged({ learningRate });
+    },
+    async setMode(mode) {
+      await coordinator.setMode(mode);
+      dashboard.runChanged({ mode });
+    },
+    async reset() {
+      const fresh = buildModel(options.model);
+      const flat = await readFlatWeights(fresh, layout);
+      fresh.dispose();
+      await coordinator.reset((index) =>
+        flat.subarray(ranges[index].offset, ranges[index].offset + ranges[index].length),
+      );
+      evaluation.reset();
+      dashboard.runChanged({}, true);
     },
     checkpointNow: deps.checkpointNow,
   };
   mountAdminRoutes(app, deps.adminToken, control);
   mountStaticClient(app);
+  app.use(internalErrors(deps.logError));
   http.on('request', app);
 
   const io = new SocketServer<ClientToServerEvents, ServerToClientEvents>(http, {
@@ -307,7 +324,8 @@ export async function createHub({
       return {
         savedAt: Date.now(),
         startedAt,
-        config: options,
+        // The operator may have changed these while the run went on.
+        config: { ...options, mode: coordinator.mode, learningRate },
         shards: saved,
         coordinator: counters,
         units: cursor,

@@ -742,7 +742,7 @@ async function fuzzSyncOnce(seed: number, options: SyncFuzzOptions = {}): Promis
   });
   const coordinator = hub.coordinator;
   const model = new SyncModel(replicas, Date.now(), hub.units.unitsPerEpoch);
-  const pulls = new Map<string, Tracked<number>>();
+  const pulls = new Map<string, Tracked<number | undefined>>();
   /** The round each worker last got from a pull (what a real worker would push for). */
   const pulledRound = new Map<string, number>();
   const lastPushed = new Map<string, number | undefined>();
@@ -1197,7 +1197,7 @@ async function fuzzSyncSlowOnce(seed: number, options: ConcurrentFuzzOptions = {
   });
   const coordinator = hub.coordinator;
   const workers: string[] = [];
-  const pulls = new Map<string, Tracked<number>>();
+  const pulls = new Map<string, Tracked<number | undefined>>();
   const pulled = new Map<string, number>();
   const sent: {
     worker: string;

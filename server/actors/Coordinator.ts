@@ -183,8 +183,11 @@ export class Coordinator {
   private round: Round | null = null;
   private nextRoundId = 0;
   /** Sync mode: pulls waiting for a round their worker takes part in. */
-  private roundWaiters: { workerId: string; resolve: (round: number) => void; reject: (e: Error) => void }[] =
-    [];
+  private roundWaiters: {
+    workerId: string;
+    resolve: (round: number | undefined) => void;
+    reject: (e: Error) => void;
+  }[] = [];
   /** The last round that closed, to tell a dropped backup gradient from a stale one. */
   private lastClosedRound: Round | null = null;
   private readonly ledger = new PushLedger<PushResult>();
@@ -192,9 +195,13 @@ export class Coordinator {
   private readonly screen: GradientScreen;
   private closed = false;
   private isPaused = false;
+  private currentMode: TrainingMode;
+  /** Shard versions right after the operator's last reset: gradients from older weights are refused. */
+  private resetVersions: readonly number[] | null = null;
 
   constructor(options: CoordinatorOptions) {
     this.options = options;
+    this.currentMode = options.mode;
     this.now = options.now ?? Date.now;
     this.shardVersions = options.shards.map(() => 0);
     this.throughput = new RateMeter(10_000, this.now);
@@ -227,7 +234,7 @@ export class Coordinator {
       rate: new RateMeter(10_000, this.now),
     });
     pushBounded(this.recentEvents, { at, kind: 'join', workerId: id, backend: info.backend }, RECENT_EVENTS);
-    if (this.options.mode === 'sync') {
+    if (this.currentMode === 'sync') {
       const round = this.round;
       // A round that has no gradient yet has not really started: the newcomer takes part at once
       // instead of idling for a whole round.
@@ -281,6 +288,62 @@ export class Coordinator {
     this.isPaused = paused;
   }
 
+  get mode(): TrainingMode {
+    return this.currentMode;
+  }
+
+  /**
+   * Switches between async and sync training (an admin action). To sync: a round opens for every
+   * worker registered now; gradients already on their way without a round are refused as stale and
+   * their workers pull again. To async: the open round is applied with what it has, and pulls that
+   * were waiting for a round go ahead without one.
+   */
+  async setMode(mode: TrainingMode): Promise<void> {
+    if (mode === this.currentMode) return;
+    this.currentMode = mode;
+    if (mode === 'sync') {
+      if (this.round === null && this.workers.size > 0) this.openRound();
+      return;
+    }
+    const waiters = this.roundWaiters;
+    this.roundWaiters = [];
+    for (const waiter of waiters) waiter.resolve(undefined);
+    const round = this.round;
+    if (round === null || round.closing) return;
+    if (round.received.size > 0) await this.closeRound(round);
+    else this.reopenEmptyRound(round);
+  }
+
+  /**
+   * Starts the run over (an admin action): every shard takes the fresh weights (and a fresh optimizer
+   * state), the counters go back to zero, an open round is dropped and its workers pull again, and a
+   * gradient computed from weights older than the reset is refused as stale.
+   */
+  async reset(freshWeights: (shardIndex: number) => Float32Array): Promise<void> {
+    const round = this.round;
+    if (round && !round.closing) {
+      round.closing = true;
+      clearTimeout(round.deadline);
+      this.round = null;
+      const error = new HubError(ErrorCode.StaleRound, `round ${round.id} was dropped: the run was reset`);
+      for (const waiter of round.waiting) waiter.reject(error);
+    }
+    this.lastClosedRound = null;
+    // Local shards answer in this same turn, so no push slips in between the shards and the counters.
+    const replies = await Promise.all(
+      this.options.shards.map((shard, index) => shard.ask({ type: 'reset', weights: freshWeights(index) })),
+    );
+    replies.forEach((reply, index) => (this.shardVersions[index] = reply.version));
+    this.resetVersions = replies.map((reply) => reply.version);
+    this.globalStep = 0;
+    this.examplesSeen = 0;
+    this.pushesAccepted = 0;
+    this.trainLoss = null;
+    this.stalenessCounts.fill(0);
+    this.recentRounds.length = 0;
+    if (this.currentMode === 'sync' && this.workers.size > 0) this.openRound();
+  }
+
   /** Throws PAUSED while the operator has paused training; workers wait and ask again. */
   requireRunning(): void {
     if (this.isPaused) {
@@ -306,8 +369,9 @@ export class Coordinator {
    * Sync mode: the round this worker's next gradient belongs to. Waits while the worker is not part
    * of the open round (it joined after the round opened, or already sent its gradient for it).
    */
-  roundFor(workerId: string): Promise<number> {
+  roundFor(workerId: string): Promise<number | undefined> {
     this.requireWorker(workerId);
+    if (this.currentMode === 'async') return Promise.resolve(undefined);
     const round = this.round;
     if (round && !round.closing && round.participants.has(workerId) && !round.received.has(workerId)) {
       return Promise.resolve(round.id);
@@ -326,7 +390,8 @@ export class Coordinator {
     const { outcome, duplicate } = this.ledger.once(push.pushId, async () => {
       const { piecesByShard, weight } = this.screen.screen(workerId, push.piecesByShard);
       const screened = { ...push, piecesByShard };
-      return this.options.mode === 'sync'
+      this.refuseFromBeforeReset(push);
+      return this.currentMode === 'sync'
         ? this.pushSync(worker, screened)
         : this.pushAsync(worker, screened, weight);
     });
@@ -351,7 +416,7 @@ export class Coordinator {
 
   status(): CoordinatorStatus {
     return {
-      mode: this.options.mode,
+      mode: this.currentMode,
       globalStep: this.globalStep,
       examplesSeen: this.examplesSeen,
       pushesAccepted: this.pushesAccepted,
@@ -406,6 +471,19 @@ export class Coordinator {
   }
 
   /** `trust` scales this worker's learning rate (1 unless trust scores are on). */
+  private refuseFromBeforeReset(push: GradientPush): void {
+    const since = this.resetVersions;
+    if (since === null) return;
+    for (const index of push.piecesByShard.keys()) {
+      if ((push.versions[index] ?? 0) < since[index]) {
+        throw new HubError(
+          ErrorCode.TooStale,
+          'gradient computed from weights of before the run was reset; pull fresh weights',
+        );
+      }
+    }
+  }
+
   private async pushAsync(worker: WorkerRecord, push: GradientPush, trust = 1): Promise<PushResult> {
     let staleness = 0;
     for (const index of push.piecesByShard.keys()) {
@@ -542,7 +620,7 @@ export class Coordinator {
     clearTimeout(round.deadline);
     round.closing = true;
     this.round = null;
-    if (this.workers.size > 0) this.openRound();
+    if (this.currentMode === 'sync' && this.workers.size > 0) this.openRound();
   }
 
   private async closeRound(round: Round): Promise<void> {
@@ -576,7 +654,7 @@ export class Coordinator {
     }
     if (this.round === round) {
       this.round = null;
-      if (this.workers.size > 0) this.openRound();
+      if (this.currentMode === 'sync' && this.workers.size > 0) this.openRound();
     }
   }
 

@@ -407,3 +407,22 @@ describe('LocalShardRef', () => {
     await expect(promise).rejects.toBeInstanceOf(RangeError);
   });
 });
+
+describe('ShardActor reset', () => {
+  it('takes the fresh weights, forgets the optimizer state, and moves on to a new version', () => {
+    const actor = makeActor('adam', 0.1);
+    const fresh = makeActor('adam', 0.1);
+    const g = Array.from({ length: LENGTH }, (_, i) => i - 4);
+    actor.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
+    actor.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
+    const initial = Float32Array.from({ length: LENGTH }, (_, i) => i + 1);
+    expect(actor.receive({ type: 'reset', weights: initial })).toEqual({ version: 3 });
+    expect(weightsOf(actor)).toEqual(Array.from(initial));
+    expect(optimizerStateOf(actor).step).toBe(0);
+    // From here it moves exactly as an actor that never trained.
+    actor.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
+    fresh.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
+    expect(weightsOf(actor)).toEqual(weightsOf(fresh));
+    expect(() => actor.receive({ type: 'reset', weights: new Float32Array(3) })).toThrow(RangeError);
+  });
+});

@@ -29,7 +29,12 @@ export type ShardMessage =
   /** Everything needed to rebuild this shard: weights, optimizer state, version (all copies). */
   | { readonly type: 'checkpoint' }
   /** The operator changed the learning rate (an admin action). */
-  | { readonly type: 'setLearningRate'; readonly learningRate: number };
+  | { readonly type: 'setLearningRate'; readonly learningRate: number }
+  /**
+   * The operator started the run over (an admin action): these weights, a fresh optimizer state, no
+   * pending round. The version still advances, so a gradient from before can be told apart.
+   */
+  | { readonly type: 'reset'; readonly weights: Float32Array };
 
 export interface ShardStatus {
   readonly index: number;
@@ -49,6 +54,7 @@ export interface ShardReplies {
   status: ShardStatus;
   checkpoint: ShardCheckpoint;
   setLearningRate: { readonly learningRate: number };
+  reset: { readonly version: number };
 }
 
 export interface ShardCheckpoint {
@@ -172,6 +178,8 @@ export class ShardActor {
         }
         this.learningRate = message.learningRate;
         return { learningRate: this.learningRate };
+      case 'reset':
+        return this.reset(message.weights);
       case 'checkpoint':
         return {
           index: this.index,
@@ -244,6 +252,19 @@ export class ShardActor {
     this.round = null;
     this.version++;
     return { version: this.version, count };
+  }
+
+  private reset(weights: Float32Array): ShardReplies['reset'] {
+    if (weights.length !== this.length) {
+      throw new RangeError(`shard ${this.index} has ${this.length} weights; reset sent ${weights.length}`);
+    }
+    this.weights.set(weights);
+    for (const slot of this.optimizerState.slots) slot.fill(0);
+    this.optimizerState.step = 0;
+    this.round = null;
+    this.previousAggregate = null;
+    this.version++;
+    return { version: this.version };
   }
 
   private status(): ShardStatus {

@@ -2,6 +2,7 @@ import type { Namespace, Server } from 'socket.io';
 import {
   DASHBOARD_NAMESPACE,
   type DashboardClientEvents,
+  type DashboardHistory,
   type DashboardServerEvents,
   type DashboardUpdate,
   type HistoryPoint,
@@ -15,6 +16,9 @@ import type { Evaluation } from '../evaluation/PeriodicEvaluation.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
 import { DownsampledHistory } from './DownsampledHistory.js';
 import { firstLayerImages, histograms, l2Norms } from './parameterViews.js';
+
+/** Points the dashboard keeps for a run of any length (DownsampledHistory). */
+const HISTORY_POINTS = 600;
 
 export interface DashboardFeedOptions {
   readonly io: Server;
@@ -53,7 +57,8 @@ interface Previous {
 export class DashboardFeed {
   private readonly options: DashboardFeedOptions;
   private readonly namespace: Namespace<DashboardClientEvents, DashboardServerEvents>;
-  private readonly history = new DownsampledHistory<HistoryPoint>(600);
+  private history = new DownsampledHistory<HistoryPoint>(HISTORY_POINTS);
+  private run: RunInfo;
   private readonly timer: ReturnType<typeof setInterval>;
   private previous: Previous | null = null;
   private latest: DashboardUpdate | null = null;
@@ -64,16 +69,12 @@ export class DashboardFeed {
 
   constructor(options: DashboardFeedOptions) {
     this.options = options;
+    this.run = options.run;
     for (const point of options.history ?? []) this.history.add(point);
     this.namespace = options.io.of(DASHBOARD_NAMESPACE);
     this.namespace.on('connection', (socket) => {
-      // Viewers are read-only: whatever they send is ignored.
-      socket.emit('dashboard:history', {
-        run: options.run,
-        points: this.history.all(),
-        samples: options.samples,
-        latest: this.latest,
-      });
+      // Viewers are read-only (admin actions are the AdminChannel's): whatever else they send is ignored.
+      socket.emit('dashboard:history', this.wholeHistory());
     });
     this.timer = setInterval(() => void this.tick(), options.intervalMs);
     this.timer.unref();
@@ -98,6 +99,26 @@ export class DashboardFeed {
     }
   }
 
+  /**
+   * The operator changed the run (mode, learning rate) or started it over (`restarted`: the history
+   * and the clock begin again). Every viewer gets the whole history anew, with the new settings.
+   */
+  runChanged(changes: Partial<Pick<RunInfo, 'mode' | 'learningRate'>>, restarted = false): void {
+    this.run = { ...this.run, ...changes, ...(restarted ? { startedAt: Date.now() } : {}) };
+    if (restarted) {
+      this.history = new DownsampledHistory<HistoryPoint>(HISTORY_POINTS);
+      this.previous = null;
+      this.latest = null;
+      this.latestViews = {};
+      this.lastParameterViewsStep = -1;
+    }
+    this.namespace.emit('dashboard:history', this.wholeHistory());
+  }
+
+  private wholeHistory(): DashboardHistory {
+    return { run: this.run, points: this.history.all(), samples: this.options.samples, latest: this.latest };
+  }
+
   /** The history so far, for a checkpoint. */
   historyPoints(): readonly HistoryPoint[] {
     return this.history.all();
@@ -109,7 +130,8 @@ export class DashboardFeed {
   }
 
   private async sample(): Promise<DashboardUpdate> {
-    const { coordinator, shards, layout, traffic, run } = this.options;
+    const { coordinator, shards, layout, traffic } = this.options;
+    const run = this.run;
     const at = Date.now();
     const status = coordinator.status();
     const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));

@@ -30,6 +30,8 @@ export class PeriodicEvaluation {
   private latestResult: Evaluation | null = null;
   private running: Promise<Evaluation> | null = null;
   private readonly timer: ReturnType<typeof setInterval>;
+  /** Advances on reset(): an evaluation started before it does not become `latest`. */
+  private generation = 0;
 
   constructor(private readonly options: PeriodicEvaluationOptions) {
     this.latestResult = options.latest ?? null;
@@ -47,6 +49,12 @@ export class PeriodicEvaluation {
     return this.run();
   }
 
+  /** The run started over: forget the last result, and drop one still running on the old weights. */
+  reset(): void {
+    this.latestResult = null;
+    this.generation++;
+  }
+
   close(): void {
     clearInterval(this.timer);
   }
@@ -57,6 +65,7 @@ export class PeriodicEvaluation {
   }
 
   private run(): Promise<Evaluation> {
+    const generation = this.generation;
     const job = (async () => {
       const snapshot = await this.options.snapshot();
       // Weights unchanged since the last evaluation: nothing new to learn (a carried-over result is
@@ -70,7 +79,8 @@ export class PeriodicEvaluation {
         examplesSeen: snapshot.examplesSeen,
         at: Date.now(),
       };
-      if (!this.latestResult || evaluation.globalStep >= this.latestResult.globalStep) {
+      const current = generation === this.generation;
+      if (current && (!this.latestResult || evaluation.globalStep >= this.latestResult.globalStep)) {
         this.latestResult = evaluation;
       }
       return evaluation;

@@ -88,14 +88,14 @@ class WorkerSession {
     }
     if (this.workerId) this.deps.coordinator.leave(this.workerId);
     this.workerId = this.deps.coordinator.join({ backend: request.backend, device: request.device });
-    return { workerId: this.workerId, config: this.deps.config };
+    return { workerId: this.workerId, config: { ...this.deps.config, mode: this.deps.coordinator.mode } };
   }
 
   private async pull(request: z.infer<typeof pullSchema>, workerId: string): Promise<object> {
-    const { coordinator, layout, shards, shardRanges, config } = this.deps;
+    const { coordinator, layout, shards, shardRanges } = this.deps;
     const selection = resolveSelection(request, layout, shardRanges);
     coordinator.requireRunning();
-    const round = config.mode === 'sync' ? await coordinator.roundFor(workerId) : undefined;
+    const round = await coordinator.roundFor(workerId);
     const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
     const weights = gatherFromShards(
       selection,
@@ -113,7 +113,7 @@ class WorkerSession {
   }
 
   private async push(request: z.infer<typeof pushSchema>, workerId: string): Promise<object> {
-    const { coordinator, layout, shardRanges, config } = this.deps;
+    const { coordinator, layout, shardRanges } = this.deps;
     const selection = resolveSelection(request, layout, shardRanges);
     const expectedBytes = selection.totalLength * 4;
     if (request.gradient.byteLength !== expectedBytes) {
@@ -128,7 +128,7 @@ class WorkerSession {
         `versions has ${request.versions.length} entries; the hub has ${shardRanges.length} shards`,
       );
     }
-    if (config.mode === 'sync' && !selection.coversAll) {
+    if (coordinator.mode === 'sync' && !selection.coversAll) {
       throw new HubError(
         ErrorCode.SyncNeedsFullGradient,
         'sync mode averages whole gradients: push every shard',

@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import { TRAINING_MODES, type TrainingMode } from '../../shared/protocol.js';
 import { requireAdmin } from './adminAuth.js';
 
 /** What an operator may change in a running hub. Every action needs the admin token. */
@@ -6,12 +7,16 @@ export interface RunControl {
   pause(): void;
   resume(): void;
   setLearningRate(learningRate: number): Promise<void>;
+  /** Switches between async and sync training; workers follow on their next pull. */
+  setMode(mode: TrainingMode): Promise<void>;
+  /** Starts the run over: fresh weights and optimizer state, step 0, an empty history. */
+  reset(): Promise<void>;
   /** Absent when the hub keeps no checkpoints. */
   readonly checkpointNow?: () => Promise<{ file: string; globalStep: number }>;
 }
 
 /**
- * POST /api/admin/{pause,resume,learning-rate,checkpoint}, each behind the admin token. Volunteers
+ * POST /api/admin/{pause,resume,learning-rate,mode,checkpoint,reset}, each behind the admin token. Volunteers
  * and viewers can read everything (status, metrics, dashboard) and change nothing.
  */
 export function mountAdminRoutes(app: Express, token: string, control: RunControl): void {
@@ -37,6 +42,19 @@ export function mountAdminRoutes(app: Express, token: string, control: RunContro
     }
     await control.setLearningRate(learningRate);
     res.json({ ok: true, learningRate });
+  });
+  admin.post('/mode', async (req, res) => {
+    const mode = (req.body as { mode?: unknown } | undefined)?.mode;
+    if (!TRAINING_MODES.includes(mode as TrainingMode)) {
+      res.status(400).json({ code: 'INVALID_MESSAGE', message: 'send JSON {"mode": "async" | "sync"}' });
+      return;
+    }
+    await control.setMode(mode as TrainingMode);
+    res.json({ ok: true, mode });
+  });
+  admin.post('/reset', async (_req, res) => {
+    await control.reset();
+    res.json({ ok: true, globalStep: 0 });
   });
   admin.post('/checkpoint', async (_req, res) => {
     if (!control.checkpointNow) {

@@ -29,6 +29,8 @@ it.each([
   ['resume', undefined],
   ['learning-rate', { learningRate: 0.5 }],
   ['checkpoint', undefined],
+  ['mode', { mode: 'sync' }],
+  ['reset', undefined],
 ])('without the admin token, %s is refused and changes nothing', async (action, body) => {
   hub = await startTestHub();
   const before = await hub.hub.status();
@@ -38,7 +40,13 @@ it.each([
     expect(await response.json()).toMatchObject({ code: 'ADMIN_REQUIRED' });
   }
   const after = await hub.hub.status();
-  expect(after).toMatchObject({ paused: false, learningRate: before.learningRate });
+  expect(after).toMatchObject({
+    paused: false,
+    learningRate: before.learningRate,
+    mode: before.mode,
+    globalStep: before.globalStep,
+    shards: before.shards,
+  });
 });
 
 it('with the token: pause holds the workers and the weights, resume lets them on, the rate changes', async () => {
@@ -83,4 +91,47 @@ it('with the token: pause holds the workers and the weights, resume lets them on
   expect(bad.status).toBe(400);
   // A hub without checkpoints says so.
   expect((await post(`${hub.url}/api/admin/checkpoint`, hub.adminToken)).status).toBe(409);
+});
+
+it('with the token: the mode switches both ways under a training worker, and reset starts the run over', async () => {
+  await initNodeTf('wasm');
+  hub = await startTestHub({ mode: 'async', optimizer: 'adam', learningRate: 0.001 });
+  client = await connectClient(hub, 'wasm');
+  const worker = new GradientWorker({ client });
+  const running = worker.run();
+  const stepsAbove = (step: number) =>
+    expect.poll(async () => (await hub!.hub.status()).globalStep, { timeout: 15_000 }).toBeGreaterThan(step);
+  await stepsAbove(3);
+
+  const toSync = await post(`${hub.url}/api/admin/mode`, hub.adminToken, { mode: 'sync' });
+  expect(await toSync.json()).toMatchObject({ ok: true, mode: 'sync' });
+  const syncAt = await hub.hub.status();
+  expect(syncAt.mode).toBe('sync');
+  // The same worker trains on in rounds: the round counter moves.
+  await stepsAbove(syncAt.globalStep + 3);
+  expect((await hub.hub.status()).round).not.toBeNull();
+
+  expect((await post(`${hub.url}/api/admin/mode`, hub.adminToken, { mode: 'async' })).status).toBe(200);
+  const asyncAt = await hub.hub.status();
+  expect(asyncAt).toMatchObject({ mode: 'async' });
+  await stepsAbove(asyncAt.globalStep + 3);
+  expect((await hub.hub.status()).round).toBeNull();
+
+  const trained = await hub.hub.status();
+  expect((await post(`${hub.url}/api/admin/reset`, hub.adminToken)).status).toBe(200);
+  const reset = await hub.hub.status();
+  expect(reset.globalStep).toBeLessThanOrEqual(1);
+  expect(reset.examplesSeen).toBeLessThanOrEqual(hub.hub.options.batchSize);
+  reset.shards.forEach((shard, i) => {
+    expect(shard.checksum).not.toBe(trained.shards[i].checksum);
+    expect(shard.version).toBeGreaterThan(trained.shards[i].version);
+  });
+  // Training goes on from the fresh weights.
+  await stepsAbove(3);
+  worker.stop();
+  await running;
+
+  const bad = await post(`${hub.url}/api/admin/mode`, hub.adminToken, { mode: 'fast' });
+  expect(bad.status).toBe(400);
+  expect(await bad.json()).toMatchObject({ code: 'INVALID_MESSAGE' });
 });
