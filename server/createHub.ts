@@ -17,6 +17,7 @@ import type { MnistData, MnistSplit } from './data/mnist.js';
 import { UnitPool } from './data/UnitPool.js';
 import type { EvaluationResult } from './evaluation/messages.js';
 import { PeriodicEvaluation, type Evaluation } from './evaluation/PeriodicEvaluation.js';
+import { AddressBans } from './gateway/AddressBans.js';
 import { ConnectionLimits } from './gateway/ConnectionLimits.js';
 import { attachWorkerGateway } from './gateway/WorkerGateway.js';
 import type { HubStatus } from './hubStatus.js';
@@ -66,6 +67,8 @@ const MIN_ADAPTIVE_BATCH = 8;
 const MESSAGES_PER_SECOND = 200;
 const MIN_BYTES_PER_SECOND = 32 * 1024 * 1024;
 const STRIKES_PER_MINUTE = 100;
+/** Strike-outs from one address count towards a ban within this window. */
+const BAN_WINDOW_SECS = 600;
 
 /** Bytes of socket.io/engine.io framing a push may carry beyond its gradient. */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
@@ -271,6 +274,11 @@ export async function createHub({
       // Room for several whole-model pushes a second from one connection.
       bytesPerSecond: Math.max(MIN_BYTES_PER_SECOND, 16 * layout.totalLength * 4),
       strikesPerMinute: STRIKES_PER_MINUTE,
+    }),
+    bans: new AddressBans({
+      strikeOutsToBan: options.banAfter,
+      windowSecs: BAN_WINDOW_SECS,
+      banSecs: options.banSecs,
     }),
     logError: deps.logError,
   });

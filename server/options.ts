@@ -36,6 +36,10 @@ export interface HubOptions {
   readonly clipNorm?: number;
   /** Keep a trust score per worker: out-of-line gradients are clipped and cost trust (async). */
   readonly trust: boolean;
+  /** Connections from one address closed for strikes (within 10 minutes) that ban it; 0: never. */
+  readonly banAfter: number;
+  /** How long a banned address's new connections are refused. */
+  readonly banSecs: number;
   /** How often the hub measures test accuracy (only when the weights changed). */
   readonly evalIntervalMs: number;
   /** Test examples per evaluation (the first N of the 10,000). */
@@ -58,6 +62,8 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   stalenessLr: false,
   aggregate: 'mean',
   trust: false,
+  banAfter: 3,
+  banSecs: 600,
   leaseTimeoutMs: 60_000,
   evalIntervalMs: 5_000,
   evalExamples: 10_000,

@@ -107,11 +107,21 @@ export class HubClient {
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', resolve);
-        socket.once('connect_error', (error) =>
+        socket.once('connect_error', (error: Error & { data?: { code?: unknown } }) => {
+          // A refusal by the hub (a ban) carries its code; anything else means the hub is not there.
+          const code = error.data?.code;
           reject(
-            new HubRequestError('UNREACHABLE', `cannot reach the hub at ${options.url}: ${error.message}`),
-          ),
-        );
+            typeof code === 'string'
+              ? new HubRequestError(
+                  code,
+                  `the hub at ${options.url} refused the connection: ${error.message}`,
+                )
+              : new HubRequestError(
+                  'UNREACHABLE',
+                  `cannot reach the hub at ${options.url}: ${error.message}`,
+                ),
+          );
+        });
       });
       const { workerId, config } = await hello(socket, options);
       socket.io.reconnection(options.reconnect ?? false);

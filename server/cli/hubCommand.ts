@@ -135,6 +135,19 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
         'async mode: weight each worker by a trust score that out-of-line gradients lower',
       ).default(false),
     )
+    .addOption(
+      new Option(
+        '--ban-after <n>',
+        'refuse an address for a while after this many of its connections were closed for strikes (0: never)',
+      )
+        .default(D.banAfter)
+        .argParser(integerIn(0, 1000)),
+    )
+    .addOption(
+      new Option('--ban-secs <seconds>', 'how long a banned address is refused')
+        .default(D.banSecs)
+        .argParser(integerIn(1, 7 * 24 * 3600)),
+    )
     .optionsGroup('Evaluation:')
     .addOption(
       new Option('--eval-interval <seconds>', 'how often to measure test accuracy')
@@ -188,6 +201,8 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     aggregate: AggregationRule;
     clipNorm?: number;
     trust: boolean;
+    banAfter: number;
+    banSecs: number;
     evalInterval: number;
     evalExamples: number;
     checkpointDir: string;
@@ -218,6 +233,8 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
       aggregate: f.aggregate,
       clipNorm: f.clipNorm,
       trust: f.trust,
+      banAfter: f.banAfter,
+      banSecs: f.banSecs,
       evalIntervalMs: f.evalInterval,
       evalExamples: f.evalExamples,
     },

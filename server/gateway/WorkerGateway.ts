@@ -19,6 +19,7 @@ import {
 import type { Coordinator } from '../actors/Coordinator.js';
 import type { ShardRef } from '../actors/ShardRef.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
+import type { AddressBans } from './AddressBans.js';
 import type { ConnectionLimits } from './ConnectionLimits.js';
 import { floatsPerShard, gatherFromShards, resolveSelection, splitByShard } from './selection.js';
 
@@ -30,6 +31,7 @@ export interface WorkerGatewayDeps {
   readonly config: RunConfig;
   readonly traffic: ShardTraffic;
   readonly limits: ConnectionLimits;
+  readonly bans: AddressBans;
   /** Internal errors are logged here and never sent to clients. */
   readonly logError: (message: string, error: unknown) => void;
 }
@@ -48,6 +50,20 @@ type Handler<S extends z.ZodType> = (
  * the socket stays open and nothing reaches the actors.
  */
 export function attachWorkerGateway(io: HubServer, deps: WorkerGatewayDeps): void {
+  io.use((socket, next) => {
+    deps.bans.bannedForSecs(socket.handshake.address).then((secs) => {
+      if (secs === 0) return next();
+      deps.coordinator.noteRefusal(undefined, ErrorCode.Banned);
+      next(
+        Object.assign(
+          new Error(
+            `connections from this address were closed for too many refused messages; try again in ${secs} s`,
+          ),
+          { data: { code: ErrorCode.Banned, retryAfterSecs: secs } },
+        ),
+      );
+    }, next);
+  });
   io.on('connection', (socket) => new WorkerSession(socket, deps));
 }
 
@@ -95,7 +111,8 @@ class WorkerSession {
     const { coordinator, layout, shards, shardRanges } = this.deps;
     const selection = resolveSelection(request, layout, shardRanges);
     coordinator.requireRunning();
-    const round = await coordinator.roundFor(workerId);
+    // No await in async mode: a pull there is answered in the same turn as the shards' snapshots.
+    const round = coordinator.mode === 'sync' ? await coordinator.roundFor(workerId) : undefined;
     const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
     const weights = gatherFromShards(
       selection,
@@ -201,6 +218,7 @@ class WorkerSession {
       event: 'disconnect',
     });
     this.socket.disconnect(true);
+    await this.deps.bans.struckOut(this.socket.handshake.address);
   }
 
   private refuse(event: string, ack: unknown, error: HubErrorBody): void {
