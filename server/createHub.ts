@@ -28,6 +28,7 @@ import { mountStaticClient } from './http/staticClient.js';
 import type { RunCheckpoint } from './checkpoints/runCheckpoint.js';
 import { layersModelArtifacts, type LayersModelArtifacts } from './export/layersModelArtifacts.js';
 import { createHubMetrics } from './metrics/hubMetrics.js';
+import { attachAdminChannel } from './dashboard/AdminChannel.js';
 import { DashboardFeed } from './dashboard/DashboardFeed.js';
 import { ShardTraffic } from './metrics/ShardTraffic.js';
 import { createUpdateRule } from './optimizers/updateRules.js';
@@ -261,6 +262,7 @@ export async function createHub({
     // The default (1 MB) silently disconnects a socket whose push is larger: size it from the model.
     maxHttpBufferSize: layout.totalLength * 4 + MESSAGE_OVERHEAD_BYTES,
   });
+  attachAdminChannel(io, { token: deps.adminToken, control, logError: deps.logError });
   const traffic = new ShardTraffic(ranges.length);
   attachWorkerGateway(io, {
     coordinator,

@@ -1,10 +1,13 @@
+import type { AdminAction, AdminActionReply, AdminErrorBody } from './adminActions.js';
 import type { ModelName } from './models.js';
 import type { TrainingMode } from './protocol.js';
 
 /**
- * What the hub tells dashboard viewers, on the read-only `/dashboard` namespace: the whole history at
- * once on connect (`dashboard:history`), then one `dashboard:update` about every second. Figures only,
- * small: weight histograms and filter images are computed on the hub.
+ * What the hub tells dashboard viewers, on the `/dashboard` namespace: the viewer's role
+ * (`dashboard:role`), the whole history at once on connect (`dashboard:history`), then one
+ * `dashboard:update` about every second. Figures only, small: weight histograms and filter images are
+ * computed on the hub. Viewers are read-only; a dashboard that connected with the admin token
+ * (`DashboardAuth`) may also send `admin:action`.
  */
 export const DASHBOARD_NAMESPACE = '/dashboard';
 
@@ -140,10 +143,28 @@ export interface DashboardHistory {
   readonly latest: DashboardUpdate | null;
 }
 
-export interface DashboardServerEvents {
-  'dashboard:history': (history: DashboardHistory) => void;
-  'dashboard:update': (update: DashboardUpdate) => void;
+/** What a dashboard sends in the socket.io handshake (`io(url, { auth })`). */
+export interface DashboardAuth {
+  /** The hub's admin token, from the `#admin=` link; absent for a viewer. */
+  readonly adminToken?: string;
 }
 
-/** Viewers send nothing. */
-export type DashboardClientEvents = Record<string, never>;
+/** Sent to each dashboard on connect: may it change the run? */
+export interface DashboardRole {
+  readonly admin: boolean;
+  /** The handshake carried a token and it was not the admin token. */
+  readonly tokenRefused?: boolean;
+}
+
+export interface DashboardServerEvents {
+  'dashboard:role': (role: DashboardRole) => void;
+  'dashboard:history': (history: DashboardHistory) => void;
+  'dashboard:update': (update: DashboardUpdate) => void;
+  /** A refusal that could not be sent as an ack (an `admin:action` without ack callback). */
+  'hub:error': (error: AdminErrorBody & { event: string }) => void;
+}
+
+/** Viewers send nothing; an admin sends actions, each answered in its ack. */
+export interface DashboardClientEvents {
+  'admin:action': (action: AdminAction, ack: (reply: AdminActionReply) => void) => void;
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import type { ErrorCode } from './errors.js';
+import { TRAINING_MODES, type TrainingMode } from './protocol.js';
+
+/**
+ * Actions that change the run, as the operator sends them: over the dashboard socket
+ * (`admin:action`, see dashboardProtocol.ts) or as JSON bodies of POST /api/admin/*. Both sides need
+ * the admin token; both validate with these schemas.
+ */
+
+/** A learning rate: positive and finite (zod 4's number() already refuses ±Infinity and NaN). */
+export const learningRateSchema = z.number().positive();
+
+/** POST /api/admin/learning-rate body. */
+export const learningRateBodySchema = z.strictObject({ learningRate: learningRateSchema });
+
+/** POST /api/admin/mode body. */
+export const modeBodySchema = z.strictObject({ mode: z.enum(TRAINING_MODES) });
+
+export const adminActionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('pause') }),
+  z.strictObject({ type: z.literal('resume') }),
+  z.strictObject({ type: z.literal('learning-rate'), learningRate: learningRateSchema }),
+  z.strictObject({ type: z.literal('mode'), mode: z.enum(TRAINING_MODES) }),
+  z.strictObject({ type: z.literal('checkpoint') }),
+  z.strictObject({ type: z.literal('reset') }),
+]);
+export type AdminAction = z.infer<typeof adminActionSchema>;
+export type AdminActionType = AdminAction['type'];
+
+/** What each action answers when it worked. */
+export interface AdminActionResults {
+  pause: { paused: true };
+  resume: { paused: false };
+  'learning-rate': { learningRate: number };
+  mode: { mode: TrainingMode };
+  /** The file written and the global step it holds. */
+  checkpoint: { file: string; globalStep: number };
+  reset: { globalStep: number };
+}
+
+/**
+ * Refusals only admin actions give. NO_CHECKPOINTS belongs in shared/errors.ts's table (the HTTP
+ * route sends it too); until it is there, it is named here so that both sides spell it the same.
+ */
+export const AdminErrorCode = {
+  /** "Checkpoint now" on a hub that runs without checkpoints. */
+  NoCheckpoints: 'NO_CHECKPOINTS',
+} as const;
+
+export interface AdminErrorBody {
+  readonly code: ErrorCode | (typeof AdminErrorCode)[keyof typeof AdminErrorCode];
+  /** For people; never internal details. */
+  readonly message: string;
+}
+
+export type AdminActionReply<T extends AdminActionType = AdminActionType> =
+  ({ ok: true } & AdminActionResults[T]) | { ok: false; error: AdminErrorBody };
