@@ -17,10 +17,16 @@ try {
   console.log(`hub: metrics   ${url}/metrics`);
   console.log(`hub: checkpoints every ${checkpoints.intervalMs / 1000} s in ${checkpoints.dir}`);
   if (!adminToken) {
-    // Printed once, here only: whoever holds it may pause the run, change the rate, checkpoint.
+    // Printed once, here only: whoever holds it may pause the run, change the rate or mode, checkpoint,
+    // reset. In the link it rides in the fragment, which the browser never sends to the hub.
     console.log(
       `hub: admin token ${running.adminToken}  (for /api/admin/*; set your own with --admin-token)`,
     );
+    console.log(
+      `hub: admin     ${url}/#admin=${encodeURIComponent(running.adminToken)}   (the dashboard with its controls; keep it private)`,
+    );
+  } else {
+    console.log(`hub: admin     ${url}/#admin=<your --admin-token>   (the dashboard with its controls)`);
   }
   let stopping = false;
   const shutdown = (signal: string) => {
