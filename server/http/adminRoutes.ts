@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
-import { TRAINING_MODES, type TrainingMode } from '../../shared/protocol.js';
+import { learningRateBodySchema, modeBodySchema } from '../../shared/adminActions.js';
+import type { TrainingMode } from '../../shared/protocol.js';
 import { requireAdmin } from './adminAuth.js';
 
 /** What an operator may change in a running hub. Every action needs the admin token. */
@@ -33,23 +34,26 @@ export function mountAdminRoutes(app: Express, token: string, control: RunContro
     res.json({ ok: true, paused: false });
   });
   admin.post('/learning-rate', async (req, res) => {
-    const learningRate = (req.body as { learningRate?: unknown } | undefined)?.learningRate;
-    if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate <= 0) {
+    // The same schema as the dashboard socket's learning-rate action.
+    const body = learningRateBodySchema.safeParse(req.body);
+    if (!body.success) {
       res
         .status(400)
         .json({ code: 'INVALID_MESSAGE', message: 'send JSON {"learningRate": <positive number>}' });
       return;
     }
+    const { learningRate } = body.data;
     await control.setLearningRate(learningRate);
     res.json({ ok: true, learningRate });
   });
   admin.post('/mode', async (req, res) => {
-    const mode = (req.body as { mode?: unknown } | undefined)?.mode;
-    if (!TRAINING_MODES.includes(mode as TrainingMode)) {
+    const body = modeBodySchema.safeParse(req.body);
+    if (!body.success) {
       res.status(400).json({ code: 'INVALID_MESSAGE', message: 'send JSON {"mode": "async" | "sync"}' });
       return;
     }
-    await control.setMode(mode as TrainingMode);
+    const { mode } = body.data;
+    await control.setMode(mode);
     res.json({ ok: true, mode });
   });
   admin.post('/reset', async (_req, res) => {
