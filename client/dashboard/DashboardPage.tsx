@@ -1,5 +1,7 @@
 import { useState } from 'react';
 import type { DashboardUpdate } from '../../shared/dashboardProtocol.js';
+import type { AdminLink } from './AdminLink.js';
+import { AdminSection } from './AdminSection.js';
 import type { Connection, DashboardStore } from './DashboardStore.js';
 import { FilterGrid } from './FilterGrid.js';
 import { HistogramGrid } from './HistogramGrid.js';
@@ -29,9 +31,12 @@ const CONNECTION_LABEL: Record<Connection, string> = {
   reconnecting: 'hub unreachable, retrying…',
 };
 
-/** The whole page: is the model learning, how fast, who is helping, where the time goes. */
-export function DashboardPage({ store }: { store: DashboardStore }) {
-  const state = useDashboardFeed(store);
+/**
+ * The whole page: is the model learning, how fast, who is helping, where the time goes; for the
+ * operator (`admin`'s token accepted by the hub), the controls too.
+ */
+export function DashboardPage({ store, admin }: { store: DashboardStore; admin: AdminLink }) {
+  const state = useDashboardFeed(store, admin);
   const [x, setX] = useState<XKind>('step');
   const { run, latest, revision } = state;
   return (
@@ -72,8 +77,11 @@ export function DashboardPage({ store }: { store: DashboardStore }) {
       {run === null ? (
         <p className="waiting">Waiting for the hub’s history…</p>
       ) : (
+        <RunSummary run={run} latest={latest} />
+      )}
+      <AdminSection link={admin} offline={state.connection !== 'live'} />
+      {run === null ? null : (
         <>
-          <RunSummary run={run} latest={latest} />
           <div className="panels">
             <TrainingCurves history={state.history} revision={revision} x={x} />
             <ThroughputCharts

@@ -1,3 +1,4 @@
+import type { AdminLink, AdminRole } from './AdminLink.js';
 import type { DashboardStore } from './DashboardStore.js';
 
 /**
@@ -7,6 +8,8 @@ import type { DashboardStore } from './DashboardStore.js';
  */
 export interface DashboardTestApi {
   connection(): string;
+  /** What the hub said this page may do: 'unknown' before it answered, 'viewer', 'admin', 'refused'. */
+  adminRole(): AdminRole;
   /** Global step of the last update (or of the history), -1 before the history. */
   globalStep(): number;
   /** Test accuracy at the last evaluation (0..1), null before the first. */
@@ -36,9 +39,10 @@ function drawnCanvases(selector: string): number {
     .length;
 }
 
-export function exposeTestApi(store: DashboardStore): void {
+export function exposeTestApi(store: DashboardStore, admin: AdminLink): void {
   window.__dashboard = {
     connection: () => store.getSnapshot().connection,
+    adminRole: () => admin.getSnapshot(),
     globalStep: () => {
       const s = store.getSnapshot();
       return s.latest?.run.globalStep ?? s.history.last(1) ?? -1;
