@@ -1,20 +1,11 @@
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS } from './scripts/chromiumArgs.js';
 import { findChromium, HOW_TO_GET_ONE } from './scripts/find-chromium.mjs';
 
 // `npm run test:e2e` runs scripts/find-chromium.mjs first (it installs Chromium with apt when it may);
 // this lookup only reads what is there.
 const chromium = await findChromium();
 if (chromium.path === null) throw new Error(`${chromium.problem}.\n${HOW_TO_GET_ONE}`);
-
-/** DESIGN.md: quiet, no first-run work, and WebGPU (SwiftShader here) enabled. No --user-data-dir. */
-export const CHROMIUM_ARGS = [
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--enable-unsafe-webgpu',
-];
 
 export default defineConfig({
   testDir: 'e2e',
@@ -30,7 +21,7 @@ export default defineConfig({
     browserName: 'chromium',
     headless: true,
     viewport: { width: 960, height: 900 },
-    launchOptions: { executablePath: chromium.path, args: CHROMIUM_ARGS },
+    launchOptions: { executablePath: chromium.path, args: [...CHROMIUM_ARGS] },
     screenshot: 'only-on-failure',
   },
 });

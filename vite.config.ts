@@ -52,6 +52,8 @@ export default defineConfig({
       input: {
         dashboard: fileURLToPath(new URL('./client/index.html', import.meta.url)),
         worker: fileURLToPath(new URL('./client/worker/index.html', import.meta.url)),
+        // Local training without the hub, for `npm run bench` (not served by the hub; see bench/).
+        bench: fileURLToPath(new URL('./client/bench/index.html', import.meta.url)),
       },
     },
   },

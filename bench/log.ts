@@ -1,0 +1,2 @@
+/** Where a phase writes its detail lines (stderr with --verbose, nowhere otherwise). */
+export type Log = (line: string) => void;

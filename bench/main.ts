@@ -1,0 +1,171 @@
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { measureApply } from './apply.js';
+import { BenchBrowser } from './browser.js';
+import { measureCompression } from './compression.js';
+import type { Log } from './log.js';
+import type { BenchResults } from './results.js';
+import { FULL, QUICK } from './settings.js';
+import { renderResults } from './table.js';
+import { measureTimeToAccuracy } from './timeToAccuracy.js';
+import { measureTransport } from './transport.js';
+import { measureVolunteers } from './volunteers.js';
+import { measureWorkerOverhead } from './workerOverhead.js';
+
+const PHASES = ['transport', 'apply', 'overhead', 'accuracy', 'volunteers', 'compression'] as const;
+type Phase = (typeof PHASES)[number];
+
+const DEFAULT_OUT = fileURLToPath(new URL('./results.json', import.meta.url));
+
+const program = new Command('npm run bench --')
+  .description(
+    'Measures the hub against the wire and against training alone (issue 8): transport, apply, worker ' +
+      'overhead, time to accuracy, many volunteers, compression. Prints a table and writes the same ' +
+      'figures as JSON. `npm run bench` builds the client first (the browser phases need dist/client).',
+  )
+  .option(
+    '--quick',
+    `shorter phases, fewer repetitions, accuracy target ${QUICK.timeToAccuracy.target} instead of ${FULL.timeToAccuracy.target}: under 5 minutes`,
+    false,
+  )
+  .addOption(
+    new Option('--only <phases>', `comma-separated phases to run (${PHASES.join(', ')})`).argParser(
+      parsePhases,
+    ),
+  )
+  .addOption(new Option('--out <file>', 'where to write the JSON').default(DEFAULT_OUT, 'bench/results.json'))
+  .option('--verbose', 'print each measurement as it is taken (stderr)', false)
+  .showHelpAfterError('(run with --help for every flag)');
+
+function parsePhases(value: string): Phase[] {
+  const names = value.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(PHASES as readonly string[]).includes(name)) {
+      throw new Error(`unknown phase "${name}"; phases: ${PHASES.join(', ')}`);
+    }
+  }
+  return names as Phase[];
+}
+
+program.parse();
+const flags = program.opts<{ quick: boolean; only?: Phase[]; out: string; verbose: boolean }>();
+const settings = flags.quick ? QUICK : FULL;
+const selected = new Set<Phase>(flags.only ?? PHASES);
+const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const detail: Log = flags.verbose ? (line) => process.stderr.write(`${line}\n`) : () => undefined;
+
+const started = Date.now();
+const results: BenchResults = {
+  version: 1,
+  mode: settings.mode,
+  startedAt: new Date(started).toISOString(),
+  durationSec: 0,
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    node: process.version,
+    chromium: null,
+  },
+  git: gitState(),
+  transport: null,
+  apply: null,
+  workerOverhead: null,
+  timeToAccuracy: null,
+  volunteers: null,
+  compression: null,
+  errors: {},
+};
+
+/** HEAD and whether the work tree differs from it; null outside a git checkout. */
+function gitState(): BenchResults['git'] {
+  try {
+    const run = (...args: string[]) =>
+      execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return { commit: run('rev-parse', 'HEAD').trim(), dirty: run('status', '--porcelain').trim() !== '' };
+  } catch {
+    return null;
+  }
+}
+
+let browser: BenchBrowser | null = null;
+async function sharedBrowser(): Promise<BenchBrowser> {
+  if (browser === null) {
+    browser = await BenchBrowser.launch();
+    (results.machine as { chromium: string | null }).chromium = `Chromium ${browser.version}`;
+  }
+  return browser;
+}
+
+/** Runs one phase: a line when it starts and one when it ends; a failure is recorded, not fatal. */
+async function phase(
+  name: Phase,
+  key: keyof BenchResults & string,
+  what: string,
+  run: () => Promise<unknown>,
+): Promise<void> {
+  if (!selected.has(name)) return;
+  const index = PHASES.indexOf(name) + 1;
+  progress(`[${index}/${PHASES.length}] ${name}: ${what}`);
+  const phaseStarted = Date.now();
+  try {
+    (results as unknown as Record<string, unknown>)[key] = await run();
+    progress(
+      `[${index}/${PHASES.length}] ${name}: done in ${((Date.now() - phaseStarted) / 1000).toFixed(0)} s`,
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    results.errors[key] = message;
+    progress(`[${index}/${PHASES.length}] ${name}: FAILED: ${message}`);
+    if (flags.verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  }
+}
+
+try {
+  progress(
+    `${settings.mode} run (${flags.quick ? 'under 5 minutes' : '~15 minutes'}); phases: ${[...selected].join(', ')}`,
+  );
+  await phase('transport', 'transport', 'push+ack and pull through the hub vs raw ws', () =>
+    measureTransport(settings, detail),
+  );
+  await phase('apply', 'apply', 'update rules vs Float32Array.set on 1M floats', async () =>
+    measureApply(settings),
+  );
+  await phase('overhead', 'workerOverhead', 'one tab through the hub vs the same tab locally', async () =>
+    measureWorkerOverhead(await sharedBrowser(), settings, detail),
+  );
+  await phase(
+    'accuracy',
+    'timeToAccuracy',
+    `two tabs through the hub vs one tab locally, to test accuracy ${settings.timeToAccuracy.target}`,
+    async () =>
+      measureTimeToAccuracy(
+        await sharedBrowser(),
+        results.workerOverhead?.chosenBackend ?? 'auto',
+        settings,
+        detail,
+      ),
+  );
+  await phase(
+    'volunteers',
+    'volunteers',
+    `${settings.volunteers.clients} socket.io clients pushing cnn gradients`,
+    () => measureVolunteers(settings, detail),
+  );
+  await phase(
+    'compression',
+    'compression',
+    `bytes per push and test accuracy after ${settings.compression.examples} examples`,
+    () => measureCompression(settings, detail),
+  );
+} finally {
+  await (browser as BenchBrowser | null)?.close();
+}
+
+(results as { durationSec: number }).durationSec = (Date.now() - started) / 1000;
+await writeFile(flags.out, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`${renderResults(results)}\n\nbench: figures written to ${flags.out}\n`);
+// Hubs, browsers and sockets are closed; exit even if a library left a timer behind.
+process.exit(Object.keys(results.errors).length > 0 ? 1 : 0);

@@ -1,0 +1,68 @@
+/**
+ * How long and how often each phase measures, in full and in --quick mode. Full takes ~15 minutes on
+ * the 2-core machine; quick stays under 5 minutes with the client build.
+ */
+export interface BenchSettings {
+  readonly mode: 'full' | 'quick';
+  readonly transport: {
+    /** Repetitions; each measures hub and raw ws for both operations, alternating. */
+    readonly reps: number;
+    readonly secondsPerSample: number;
+  };
+  readonly apply: {
+    readonly floats: number;
+    readonly reps: number;
+    /** Calls timed together per sample (a 1M-float copy takes ~0.2 ms: too short to time alone). */
+    readonly callsPerSample: number;
+  };
+  readonly workerOverhead: {
+    readonly reps: number;
+    /** After the first step of an arm, before its examples are counted. */
+    readonly warmupSeconds: number;
+    readonly seconds: number;
+  };
+  readonly timeToAccuracy: {
+    readonly target: number;
+    readonly reps: number;
+    /** Test accuracy is measured each time an arm has trained on this many more examples. */
+    readonly everyExamples: number;
+    /** An arm that has not reached the target by then counts as not reached. */
+    readonly maxSeconds: number;
+  };
+  readonly volunteers: {
+    readonly clients: number;
+    /** Steady stage: each client pushes this often (open loop). */
+    readonly pushesPerSecondPerClient: number;
+    readonly steadySeconds: number;
+    /** Saturated stage: every client keeps one push in flight. */
+    readonly saturatedSeconds: number;
+  };
+  readonly compression: {
+    /** Examples one Node worker trains on before the test accuracy is measured (a multiple of 640). */
+    readonly examples: number;
+  };
+  /** Test examples behind every accuracy figure (the first N of MNIST's 10,000). */
+  readonly testExamples: number;
+}
+
+export const FULL: BenchSettings = {
+  mode: 'full',
+  transport: { reps: 5, secondsPerSample: 1.5 },
+  apply: { floats: 1_000_000, reps: 15, callsPerSample: 20 },
+  workerOverhead: { reps: 5, warmupSeconds: 3, seconds: 10 },
+  timeToAccuracy: { target: 0.97, reps: 3, everyExamples: 3_200, maxSeconds: 240 },
+  volunteers: { clients: 500, pushesPerSecondPerClient: 2, steadySeconds: 20, saturatedSeconds: 10 },
+  compression: { examples: 19_200 },
+  testExamples: 10_000,
+};
+
+export const QUICK: BenchSettings = {
+  mode: 'quick',
+  transport: { reps: 3, secondsPerSample: 0.6 },
+  apply: { floats: 1_000_000, reps: 7, callsPerSample: 10 },
+  workerOverhead: { reps: 2, warmupSeconds: 2, seconds: 5 },
+  timeToAccuracy: { target: 0.95, reps: 1, everyExamples: 3_200, maxSeconds: 90 },
+  volunteers: { clients: 500, pushesPerSecondPerClient: 2, steadySeconds: 8, saturatedSeconds: 5 },
+  compression: { examples: 6_400 },
+  testExamples: 10_000,
+};

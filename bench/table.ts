@@ -1,0 +1,208 @@
+import { GOALS, met } from './goals.js';
+import type { BenchResults, CompressionRow, RoundTrips } from './results.js';
+
+type Cell = string | number | null | undefined;
+
+/** The results as the tables `npm run bench` prints (Markdown, so they paste into notes as they are). */
+export function renderResults(r: BenchResults): string {
+  const out: string[] = [];
+  out.push(
+    `# npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}: ${r.startedAt}, ${r.durationSec.toFixed(0)} s`,
+    `${r.machine.cpus} x ${r.machine.cpuModel}; Node ${r.machine.node}; ${r.machine.chromium ?? 'no Chromium'}; ` +
+      `commit ${r.git ? `${r.git.commit.slice(0, 10)}${r.git.dirty ? ' + uncommitted changes' : ''}` : 'unknown'}`,
+    'Each ratio compares two arms measured in turns in this run (medians of the repetitions).',
+    '',
+  );
+
+  out.push('## 1. Transport: round trips/s, one request in flight (goal: hub/raw >= 0.9)');
+  if (r.transport) {
+    const rows: Cell[][] = [];
+    for (const row of r.transport.rows) {
+      const add = (op: string, t: RoundTrips) =>
+        rows.push([
+          row.size,
+          bytes(row.bytes),
+          op,
+          fixed(t.hub, 0),
+          fixed(t.rawWs, 0),
+          fixed(t.ratio, 2),
+          met(t.ratio, (v) => v >= GOALS.transportRatioAtLeast),
+        ]);
+      add('push+ack', row.pushAck);
+      add('pull', row.pull);
+    }
+    out.push(table(['size', 'bytes', 'round trip', 'hub /s', 'raw ws /s', 'hub/raw', 'goal met'], rows));
+    out.push(
+      `hub: HubClient (socket.io, websocket) over ${r.transport.hubConnections} registered connections in turn; ` +
+        `raw: one ws connection. ${r.transport.rows.map((row) => `${row.size}: ${row.hubSetup}`).join('; ')}.`,
+    );
+  } else out.push(missing(r, 'transport'));
+  out.push('');
+
+  out.push('## 2. Apply: ms per 1M-float gradient (goal: <= 3x the copy)');
+  if (r.apply) {
+    const rows: Cell[][] = [['Float32Array.set (copy)', fixed(r.apply.copyMs, 3), '1.00', '']];
+    for (const rule of r.apply.rules) {
+      rows.push([
+        rule.rule,
+        fixed(rule.ms, 3),
+        fixed(rule.ratio, 2),
+        met(rule.ratio, (v) => v <= GOALS.applyRatioAtMost),
+      ]);
+    }
+    out.push(
+      table([`update (${r.apply.floats.toLocaleString('en-US')} floats)`, 'ms', 'x copy', 'goal met'], rows),
+    );
+  } else out.push(missing(r, 'apply'));
+  out.push('');
+
+  out.push('## 3. Worker overhead: one tab, examples/s (goal: hub/local >= 0.9)');
+  if (r.workerOverhead) {
+    const w = r.workerOverhead;
+    out.push(
+      table(
+        ['arm', 'backend (auto)', 'examples/s'],
+        [
+          ['through the hub (/worker)', w.hubBackend, fixed(w.hubExamplesPerSec, 0)],
+          ['local, no hub (client/bench)', w.localBackend, fixed(w.localExamplesPerSec, 0)],
+        ],
+      ),
+    );
+    out.push(
+      `hub/local: ${fixed(w.ratio, 2)} (goal met: ${met(w.ratio, (v) => v >= GOALS.workerOverheadAtLeast)}); ` +
+        `${w.model}, batch ${w.batchSize}.`,
+    );
+  } else out.push(missing(r, 'workerOverhead'));
+  out.push('');
+
+  out.push('## 4. Time to accuracy (goal: hub/local <= 0.75)');
+  if (r.timeToAccuracy) {
+    const t = r.timeToAccuracy;
+    const arm = (name: string, a: typeof t.hub): Cell[] => [
+      name,
+      fixed(a.seconds, 1),
+      a.examples === null ? null : a.examples.toLocaleString('en-US'),
+      `${a.reached}/${a.runs}`,
+    ];
+    out.push(
+      table(
+        [`arm (to test accuracy ${t.target})`, 'seconds', 'examples', 'reached'],
+        [arm(`${t.hubTabs} tabs through the hub`, t.hub), arm('1 tab locally', t.local)],
+      ),
+    );
+    out.push(
+      `hub/local: ${fixed(t.ratio, 2)} (goal met: ${met(t.ratio, (v) => v <= GOALS.timeToAccuracyRatioAtMost)}); ` +
+        `backend ${t.backend}; test accuracy on ${t.testExamples.toLocaleString('en-US')} examples.` +
+        (t.note ? ` ${t.note}.` : ''),
+    );
+  } else out.push(missing(r, 'timeToAccuracy'));
+  out.push('');
+
+  out.push('## 5. Many volunteers (goal: no errors, p99 < 100 ms, RSS bounded)');
+  if (r.volunteers) {
+    const v = r.volunteers;
+    out.push(
+      table(
+        [
+          'stage',
+          'pushes/s',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'errors',
+          'hub CPU ms/push',
+          'hub CPU cores',
+          'goal met',
+        ],
+        v.stages.map((s) => [
+          `${s.name} (${s.description}${s.offeredPerSec === null ? '' : `, ${s.offeredPerSec} offered/s`})`,
+          fixed(s.pushesPerSec, 0),
+          fixed(s.p50Ms, 1),
+          fixed(s.p99Ms, 1),
+          fixed(s.maxMs, 0),
+          s.errors,
+          fixed(s.hubCpuMsPerPush, 3),
+          fixed(s.hubCpuCores, 2),
+          s.errors === 0 && s.p99Ms < GOALS.volunteersP99MsBelow ? 'yes' : 'no',
+        ]),
+      ),
+    );
+    out.push(
+      `${v.clients} clients (${v.connectErrors} failed to connect, ${fixed(v.connectSeconds, 1)} s to connect all), ` +
+        `${v.model} gradient ${bytes(v.gradientBytes)} B. Hub RSS MB: idle ${fixed(v.hubRssMb.idle, 0)}, ` +
+        `${v.clients} connected ${fixed(v.hubRssMb.connected, 0)}, peak ${fixed(v.hubRssMb.peak, 0)}, end ${fixed(v.hubRssMb.end, 0)}.`,
+    );
+  } else out.push(missing(r, 'volunteers'));
+  out.push('');
+
+  out.push('## 6. Compression (goal: <= 0.5x the bytes, accuracy within 0.3 points)');
+  if (r.compression) {
+    const c = r.compression;
+    out.push(
+      table(
+        [
+          'scheme',
+          'wire bytes/push',
+          'x float32',
+          `test accuracy @ ${c.examples.toLocaleString('en-US')} examples`,
+          'points vs float32',
+          'goal met',
+          'note',
+        ],
+        c.rows.map((row, i) => [
+          row.scheme,
+          bytes(row.wireBytesPerPush),
+          fixed(row.bytesRatio, 2),
+          fixed(row.testAccuracy, 4),
+          fixed(row.accuracyDeltaPoints, 2),
+          i === 0 ? '(baseline)' : compressionMet(row),
+          row.note ?? '',
+        ]),
+      ),
+    );
+    out.push(
+      `${c.model} (float32 gradient ${bytes(c.rows[0]?.float32GradientBytes ?? null)} B), one Node worker, ` +
+        `same initial weights and data order per scheme; test accuracy on ${c.testExamples.toLocaleString('en-US')} examples.`,
+    );
+  } else out.push(missing(r, 'compression'));
+
+  const failures = Object.entries(r.errors);
+  if (failures.length > 0) {
+    out.push('', '## Failed phases');
+    for (const [phase, message] of failures) out.push(`- ${phase}: ${message}`);
+  }
+  return out.join('\n');
+}
+
+function compressionMet(row: CompressionRow): string {
+  if (!row.implemented || row.bytesRatio === null || row.accuracyDeltaPoints === null) return '-';
+  const smaller = row.bytesRatio <= GOALS.compressionBytesRatioAtMost;
+  const asAccurate = Math.abs(row.accuracyDeltaPoints) <= GOALS.compressionAccuracyPointsWithin;
+  return smaller && asAccurate ? 'yes' : 'no';
+}
+
+function missing(r: BenchResults, phase: string): string {
+  return r.errors[phase] ? `failed: ${r.errors[phase]}` : '(not run)';
+}
+
+function fixed(value: number | null | undefined, digits: number): string | null {
+  if (value === null || value === undefined || !Number.isFinite(value)) return null;
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function bytes(value: number | null): string | null {
+  return value === null || !Number.isFinite(value) ? null : Math.round(value).toLocaleString('en-US');
+}
+
+/** A Markdown table with padded columns; numbers right-aligned, text left-aligned; null shows as '-'. */
+export function table(headers: readonly string[], rows: readonly (readonly Cell[])[]): string {
+  const text = rows.map((row) =>
+    row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))),
+  );
+  const numeric = headers.map((_, c) => text.every((row) => /^-?[\d,.]+$|^-$/.test(row[c] ?? '')));
+  const widths = headers.map((h, c) => Math.max(h.length, ...text.map((row) => (row[c] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, c) => (numeric[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join(' | ')} |`;
+  const rule = `|${widths.map((w, c) => (numeric[c] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
+  return [line(headers), rule, ...text.map(line)].join('\n');
+}
