@@ -125,7 +125,7 @@ async function phase(
 
 try {
   progress(
-    `${settings.mode} run (${flags.quick ? 'under 5 minutes' : '~15 minutes'}); phases: ${[...selected].join(', ')}`,
+    `${settings.mode} run (${flags.quick ? 'under 5 minutes' : '~9 minutes'}); phases: ${[...selected].join(', ')}`,
   );
   await phase('transport', 'transport', 'push+ack and pull through the hub vs raw ws', () =>
     measureTransport(settings, detail),

@@ -1,5 +1,5 @@
 /**
- * How long and how often each phase measures, in full and in --quick mode. Full takes ~15 minutes on
+ * How long and how often each phase measures, in full and in --quick mode. Full takes ~9 minutes on
  * the 2-core machine; quick stays under 5 minutes with the client build.
  */
 export interface BenchSettings {
