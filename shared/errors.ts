@@ -43,6 +43,8 @@ export const ErrorCode = {
   RateLimited: 'RATE_LIMITED',
   /** Too many refused messages from one connection: it is disconnected. */
   TooManyStrikes: 'TOO_MANY_STRIKES',
+  /** A frame that is not a socket.io packet at all: the connection is closed. */
+  MalformedFrame: 'MALFORMED_FRAME',
   /** Connections from this address were closed for strikes again and again: new ones wait a while. */
   Banned: 'BANNED',
   /** An unexpected failure inside the hub; details are in the hub's log, not in the reply. */

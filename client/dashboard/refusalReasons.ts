@@ -60,6 +60,10 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     meaning: 'so many refused messages that the connection was closed',
     kind: 'client',
   },
+  [ErrorCode.MalformedFrame]: {
+    meaning: 'a frame that was not a socket.io packet; the connection was closed',
+    kind: 'client',
+  },
   [ErrorCode.Banned]: {
     meaning: '--ban-after: a connection refused because its address kept being closed for strikes',
     kind: 'client',

@@ -87,11 +87,31 @@ class WorkerSession {
       void this.strike();
       this.refuse(event, args.at(-1), { code: ErrorCode.UnknownEvent, message: `unknown event "${event}"` });
     });
+    // socket.io could not decode a frame (it closes the connection right after): say why first.
+    socket.on('error', () => this.malformedFrame());
+    // Packets socket.io decodes but then closes the connection for, without an 'error': a client's
+    // CONNECT_ERROR ("4..."), or a second CONNECT to the namespace it has joined ("0" or "0{...}").
+    socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
+      const data = packet.type === 'message' ? packet.data : undefined;
+      if (typeof data === 'string' && (data.startsWith('4') || data === '0' || data.startsWith('0{'))) {
+        this.malformedFrame();
+      }
+    });
     socket.on('disconnect', () => {
       if (this.workerId) deps.coordinator.leave(this.workerId);
       this.workerId = undefined;
       void deps.limits.forget(socket.id);
     });
+  }
+
+  private malformedFrame(): void {
+    this.deps.coordinator.noteRefusal(this.workerId, ErrorCode.MalformedFrame);
+    this.socket.emit('hub:error', {
+      code: ErrorCode.MalformedFrame,
+      message: 'a frame that is not a socket.io packet the hub accepts; the connection is closed',
+      event: 'disconnect',
+    });
+    void this.deps.bans.struckOut(this.socket.handshake.address);
   }
 
   private hello(request: z.infer<typeof helloSchema>): object {
