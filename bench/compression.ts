@@ -5,7 +5,7 @@ import { ByteCounter } from './ByteCounter.js';
 import { startBenchHub, using } from './hubs.js';
 import type { Log } from './log.js';
 import type { CompressionResult, CompressionRow } from './results.js';
-import { withSeededMathRandom } from './seededInit.js';
+import { withSeededMathRandom } from '../server/testing/seededInit.js';
 import type { BenchSettings } from './settings.js';
 import { ratio } from './stats.js';
 

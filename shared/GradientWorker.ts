@@ -48,6 +48,8 @@ const RETRYABLE = new Set<string>([
   ErrorCode.BackupDropped,
   ErrorCode.TooStale,
   ErrorCode.Paused,
+  // A gradient far out of line (a rare honest one, or a fault): the next batch gets a new chance.
+  ErrorCode.Outlier,
 ]);
 
 /** How long a worker waits before asking again while the operator has paused training. */

@@ -33,6 +33,8 @@ export const ErrorCode = {
   SyncNeedsFullGradient: 'SYNC_NEEDS_FULL_GRADIENT',
   /** A work unit id that is not leased to this worker. */
   UnknownUnit: 'UNKNOWN_UNIT',
+  /** `--trust`: this gradient's norm was far above the recent accepted ones: refused, and it cost trust. */
+  Outlier: 'OUTLIER',
   /** The worker's recent gradients were far out of line with everyone else's: refused. */
   Untrusted: 'UNTRUSTED',
   /** The operator paused training: pull again a little later. */

@@ -47,6 +47,10 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
   },
   [ErrorCode.UnknownUnit]: { meaning: 'a work unit not leased to this worker', kind: 'client' },
   [ErrorCode.Paused]: { meaning: 'the operator paused training; workers ask again shortly', kind: 'rule' },
+  [ErrorCode.Outlier]: {
+    meaning: '--trust: a gradient norm far above the recent accepted ones (or above --clip-norm early on)',
+    kind: 'client',
+  },
   [ErrorCode.Untrusted]: {
     meaning: "--trust: the worker's recent gradients were far out of line with everyone else's",
     kind: 'client',

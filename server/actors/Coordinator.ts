@@ -3,7 +3,7 @@ import type { TrainingMode } from '../../shared/protocol.js';
 import type { LeasedUnit, UnitPool } from '../data/UnitPool.js';
 import { RateMeter } from '../metrics/RateMeter.js';
 import { BatchSizer, type BatchSizerOptions } from './BatchSizer.js';
-import { GradientScreen, type GradientScreenOptions } from './GradientScreen.js';
+import { GradientScreen, type GradientScreenOptions, type ScreenedGradient } from './GradientScreen.js';
 import { PushLedger } from './PushLedger.js';
 import type { GradientPiece } from './ShardActor.js';
 import type { ShardRef } from './ShardRef.js';
@@ -264,12 +264,30 @@ export class Coordinator {
       waiter.reject(new HubError(ErrorCode.NotRegistered, 'the worker left'));
       return false;
     });
-    const round = this.round;
-    if (round && !round.closing) {
-      round.participants.delete(workerId);
-      if (round.received.size > 0 && this.roundComplete(round)) void this.closeRound(round);
-      else if (round.participants.size === 0) this.reopenEmptyRound(round);
+    this.withdrawFromRound(workerId);
+  }
+
+  /**
+   * The gradient screen's verdict on a push. Sync mode: a participant whose gradient it refuses is
+   * let off the open round (it takes part again from the next one), so the round does not wait for
+   * a gradient that will not come.
+   */
+  private screened(workerId: string, push: GradientPush): ScreenedGradient {
+    try {
+      return this.screen.screen(workerId, push.piecesByShard);
+    } catch (error) {
+      const round = this.round;
+      if (round && !round.received.has(workerId)) this.withdrawFromRound(workerId);
+      throw error;
     }
+  }
+
+  /** Sync mode: the open round stops waiting for this worker, and closes if it was the last. */
+  private withdrawFromRound(workerId: string): void {
+    const round = this.round;
+    if (!round || round.closing || !round.participants.delete(workerId)) return;
+    if (round.received.size > 0 && this.roundComplete(round)) void this.closeRound(round);
+    else if (round.participants.size === 0) this.reopenEmptyRound(round);
   }
 
   /** Counts a refused message (for the dashboard and metrics); the gateway has already answered it. */
@@ -388,7 +406,7 @@ export class Coordinator {
     this.touch(workerId);
     this.requireRunning();
     const { outcome, duplicate } = this.ledger.once(push.pushId, async () => {
-      const { piecesByShard, weight } = this.screen.screen(workerId, push.piecesByShard);
+      const { piecesByShard, weight } = this.screened(workerId, push);
       const screened = { ...push, piecesByShard };
       this.refuseFromBeforeReset(push);
       return this.currentMode === 'sync'
@@ -591,10 +609,12 @@ export class Coordinator {
   private openRound(): void {
     if (this.closed) return;
     const id = this.nextRoundId++;
+    // An untrusted worker's gradients would be refused: the round does not wait for them.
+    const participants = new Set([...this.workers.keys()].filter((worker) => !this.screen.refuses(worker)));
     const round: Round = {
       id,
-      participants: new Set(this.workers.keys()),
-      waitedFor: this.workers.size,
+      participants,
+      waitedFor: participants.size,
       openedAt: this.now(),
       received: new Set(),
       waiting: [],

@@ -267,6 +267,7 @@ const CLIENT_FAULTS = new Set<string>([
   ErrorCode.SyncNeedsFullGradient,
   ErrorCode.UnknownUnit,
   ErrorCode.Untrusted,
+  ErrorCode.Outlier,
   ErrorCode.RateLimited,
 ]);
 

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { HubError } from '../../shared/errors.js';
+import { GradientScreen } from './GradientScreen.js';
+
+/** One shard, one piece: a gradient of `length` floats, each `value`. */
+function gradientOf(value: number, length = 4) {
+  return new Map([[0, [{ offset: 0, values: new Float32Array(length).fill(value) }]]]);
+}
+
+function codeOf(run: () => unknown): string | undefined {
+  try {
+    run();
+    return undefined;
+  } catch (error) {
+    return error instanceof HubError ? error.code : String(error);
+  }
+}
+
+describe('GradientScreen', () => {
+  it('without trust, --clip-norm scales a long gradient down and accepts it', () => {
+    const screen = new GradientScreen({ clipNorm: 1 });
+    const { piecesByShard, weight } = screen.screen('w1', gradientOf(2));
+    // norm 4 -> 1: every value scaled by 1/4.
+    expect(Array.from(piecesByShard.get(0)![0].values)).toEqual([0.5, 0.5, 0.5, 0.5]);
+    expect(weight).toBe(1);
+  });
+
+  it('with trust, --clip-norm is the bar before a baseline exists: above it is refused as an OUTLIER', () => {
+    const screen = new GradientScreen({ clipNorm: 5, trust: true });
+    expect(codeOf(() => screen.screen('bad', gradientOf(100)))).toBe('OUTLIER');
+    expect(codeOf(() => screen.screen('good', gradientOf(1)))).toBeUndefined();
+  });
+
+  it('with trust, a norm far above the recent accepted ones is refused, costs trust, and ends in UNTRUSTED', () => {
+    const screen = new GradientScreen({ trust: true });
+    for (let i = 0; i < 10; i++) screen.screen(`honest${i % 3}`, gradientOf(1 + (i % 3) * 0.1));
+    const codes: (string | undefined)[] = [];
+    for (let i = 0; i < 10; i++) codes.push(codeOf(() => screen.screen('bad', gradientOf(50))));
+    expect(codes[0]).toBe('OUTLIER');
+    expect(codes.at(-1)).toBe('UNTRUSTED');
+    // An honest worker is not touched by the other's refusals.
+    expect(screen.screen('honest0', gradientOf(1)).weight).toBe(1);
+  });
+});
