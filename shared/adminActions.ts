@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ErrorCode } from './errors.js';
+import type { HubErrorBody } from './errors.js';
 import { TRAINING_MODES, type TrainingMode } from './protocol.js';
 
 /**
@@ -39,20 +39,8 @@ export interface AdminActionResults {
   reset: { globalStep: number };
 }
 
-/**
- * Refusals only admin actions give. NO_CHECKPOINTS belongs in shared/errors.ts's table (the HTTP
- * route sends it too); until it is there, it is named here so that both sides spell it the same.
- */
-export const AdminErrorCode = {
-  /** "Checkpoint now" on a hub that runs without checkpoints. */
-  NoCheckpoints: 'NO_CHECKPOINTS',
-} as const;
-
-export interface AdminErrorBody {
-  readonly code: ErrorCode | (typeof AdminErrorCode)[keyof typeof AdminErrorCode];
-  /** For people; never internal details. */
-  readonly message: string;
-}
+/** An admin action's refusal: a code from the table in shared/errors.ts. */
+export type AdminErrorBody = HubErrorBody;
 
 export type AdminActionReply<T extends AdminActionType = AdminActionType> =
   ({ ok: true } & AdminActionResults[T]) | { ok: false; error: AdminErrorBody };

@@ -39,6 +39,8 @@ export const ErrorCode = {
   Untrusted: 'UNTRUSTED',
   /** The operator paused training: pull again a little later. */
   Paused: 'PAUSED',
+  /** "Checkpoint now" on a hub that runs without checkpoints. */
+  NoCheckpoints: 'NO_CHECKPOINTS',
   /** An action that changes the run, sent without the admin token. */
   AdminRequired: 'ADMIN_REQUIRED',
   /** The connection sent more messages or bytes per second than its budget. */

@@ -55,6 +55,10 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     meaning: "--trust: the worker's recent gradients were far out of line with everyone else's",
     kind: 'client',
   },
+  [ErrorCode.NoCheckpoints]: {
+    meaning: '"checkpoint now" on a hub that runs without checkpoints',
+    kind: 'rule',
+  },
   [ErrorCode.AdminRequired]: { meaning: 'an admin action without the admin token', kind: 'client' },
   [ErrorCode.RateLimited]: {
     meaning: 'more messages or bytes per second than a connection may send',

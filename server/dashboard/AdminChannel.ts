@@ -1,6 +1,5 @@
 import type { Namespace, Server, Socket } from 'socket.io';
 import {
-  AdminErrorCode,
   adminActionSchema,
   type AdminAction,
   type AdminActionReply,
@@ -148,7 +147,7 @@ async function perform(action: AdminAction, control: RunControl): Promise<AdminA
       if (!control.checkpointNow) {
         return {
           ok: false,
-          error: { code: AdminErrorCode.NoCheckpoints, message: 'this hub runs without checkpoints' },
+          error: { code: ErrorCode.NoCheckpoints, message: 'this hub runs without checkpoints' },
         };
       }
       const { file, globalStep } = await control.checkpointNow();

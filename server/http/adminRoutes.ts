@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import { learningRateBodySchema, modeBodySchema } from '../../shared/adminActions.js';
+import { ErrorCode } from '../../shared/errors.js';
 import type { TrainingMode } from '../../shared/protocol.js';
 import { requireAdmin } from './adminAuth.js';
 
@@ -62,7 +63,7 @@ export function mountAdminRoutes(app: Express, token: string, control: RunContro
   });
   admin.post('/checkpoint', async (_req, res) => {
     if (!control.checkpointNow) {
-      res.status(409).json({ code: 'NO_CHECKPOINTS', message: 'this hub runs without checkpoints' });
+      res.status(409).json({ code: ErrorCode.NoCheckpoints, message: 'this hub runs without checkpoints' });
       return;
     }
     try {
