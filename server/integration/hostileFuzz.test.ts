@@ -1,12 +1,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
 import { GradientWorker } from '../../shared/GradientWorker.js';
-import type { HubClient } from '../../shared/HubClient.js';
 import type { RunningHub } from '../startHub.js';
 import { emptyTally, HostileClient, type HostileTally } from '../testing/HostileClient.js';
 import { checksums, connectClient, startTestHub } from '../testing/testHub.js';
+import { closedAfterEach } from '../testing/closedAfterEach.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 
 /**
@@ -23,15 +23,7 @@ const BATCH = 64;
 /** Heap the hub may keep after the flood (a leak per message would be ~10,000 x its size). */
 const HEAP_GROWTH_LIMIT_BYTES = 48 * 1024 * 1024;
 
-let hub: RunningHub | undefined;
-let clients: HubClient[] = [];
-
-afterEach(async () => {
-  clients.forEach((c) => c.close());
-  clients = [];
-  await hub?.close();
-  hub = undefined;
-});
+const opened = closedAfterEach();
 
 /** A full garbage collection, for a heap figure that is not just garbage not yet collected. */
 function collectGarbage(): void {
@@ -76,7 +68,7 @@ function expectOnlyNamedRefusals(tally: HostileTally): void {
 
 it(`${HOSTILE_MESSAGES} hostile messages while two honest workers train: named refusals, weights untouched, target met, heap bounded`, async () => {
   await initNodeTf('wasm');
-  hub = await startTestHub({
+  opened.hub = await startTestHub({
     model: 'cnn',
     shards: 2,
     // Huge norms are refused from the first push on (more than twice --clip-norm until the norm
@@ -89,11 +81,11 @@ it(`${HOSTILE_MESSAGES} hostile messages while two honest workers train: named r
     evalIntervalMs: 2_000,
     evalExamples: 2_000,
   });
-  const running = hub;
+  const running = opened.hub;
   const context = { params: running.hub.layout.totalLength, shards: running.hub.shardRanges.length };
 
-  for (let i = 0; i < 2; i++) clients.push(await connectClient(running, 'wasm'));
-  const honest = clients.map(
+  for (let i = 0; i < 2; i++) opened.clients.push(await connectClient(running, 'wasm'));
+  const honest = opened.clients.map(
     (client) => new GradientWorker({ client, batchSize: BATCH, maxSteps: EXAMPLE_BUDGET / BATCH / 2 }),
   );
   const training = honest.map((worker) => worker.run());

@@ -1,10 +1,10 @@
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { GradientWorker } from '../../shared/GradientWorker.js';
 import type { HubClient, PushInput } from '../../shared/HubClient.js';
 import type { HubOptions } from '../options.js';
-import type { RunningHub } from '../startHub.js';
 import { connectClient, startTestHub } from '../testing/testHub.js';
 import { withSeededMathRandom } from '../testing/seededInit.js';
+import { closedAfterEach } from '../testing/closedAfterEach.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 
 /**
@@ -43,15 +43,7 @@ function hostile(client: HubClient, poison: (g: Float32Array) => Float32Array): 
   });
 }
 
-let hub: RunningHub | undefined;
-let clients: HubClient[] = [];
-
-afterEach(async () => {
-  clients.forEach((c) => c.close());
-  clients = [];
-  await hub?.close();
-  hub = undefined;
-});
+const opened = closedAfterEach();
 
 /**
  * Trains with WORKERS workers (the first hostile when `kind` is set) until the hub has applied
@@ -71,10 +63,9 @@ async function run(options: Partial<HubOptions>, kind: Attack | null, examples: 
       ...options,
     }),
   );
-  hub = running;
-  clients = [];
-  for (let i = 0; i < WORKERS; i++) clients.push(await connectClient(running, 'wasm'));
-  const workers = clients.map(
+  opened.hub = running;
+  for (let i = 0; i < WORKERS; i++) opened.clients.push(await connectClient(running, 'wasm'));
+  const workers = opened.clients.map(
     (client, i) =>
       new GradientWorker({
         client: i === 0 && kind ? hostile(client, attack(kind)) : client,
@@ -89,9 +80,7 @@ async function run(options: Partial<HubOptions>, kind: Attack | null, examples: 
     workers.map((w, i) => w.run().catch((error) => (i === 0 && kind ? undefined : Promise.reject(error)))),
   );
   const { accuracy } = await running.hub.evaluateNow();
-  clients.forEach((c) => c.close());
-  await running.close();
-  hub = undefined;
+  await opened.close();
   return accuracy;
 }
 

@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GradientWorker, type WorkerSummary } from '../../shared/GradientWorker.js';
-import type { HubClient } from '../../shared/HubClient.js';
 import type { TrainingMode } from '../../shared/protocol.js';
-import type { RunningHub } from '../startHub.js';
 import { connectClient, startTestHub } from '../testing/testHub.js';
+import { closedAfterEach } from '../testing/closedAfterEach.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 
 const TARGET_ACCURACY = 0.9;
@@ -11,32 +10,24 @@ const EXAMPLE_BUDGET = 40_000;
 const WORKERS = 2;
 const BATCH = 64;
 
-let hub: RunningHub | undefined;
-let clients: HubClient[] = [];
-
-afterEach(async () => {
-  clients.forEach((c) => c.close());
-  clients = [];
-  await hub?.close();
-  hub = undefined;
-});
+const opened = closedAfterEach();
 
 describe.each<TrainingMode>(['async', 'sync'])(
   '%s mode, 3 shards, two headless workers over real sockets',
   (mode) => {
     it(`trains cnn to test accuracy >= ${TARGET_ACCURACY} within ${EXAMPLE_BUDGET} examples`, async () => {
       await initNodeTf('wasm');
-      hub = await startTestHub({
+      opened.hub = await startTestHub({
         mode,
         shards: 3,
         model: 'cnn',
         evalIntervalMs: 2_000,
         evalExamples: 10_000,
       });
-      const running = hub;
-      for (let i = 0; i < WORKERS; i++) clients.push(await connectClient(running, 'wasm'));
+      const running = opened.hub;
+      for (let i = 0; i < WORKERS; i++) opened.clients.push(await connectClient(running, 'wasm'));
       const acknowledgedSteps = new Set<number>();
-      const workers = clients.map(
+      const workers = opened.clients.map(
         (client) =>
           new GradientWorker({
             client,
