@@ -13,8 +13,8 @@ import { ratio } from './stats.js';
 export interface CompressionScheme {
   readonly name: string;
   /**
-   * What turns the scheme on: hub options (e.g. `{ compress: 'fp16' }` once HubOptions has it) and,
-   * if the client needs to be told too, HubClient options. Null while the hub has no such scheme.
+   * What turns the scheme on: hub options (e.g. `{ compress: 'fp16' }`) and, if the client needs to
+   * be told too, HubClient options. Null while the hub has no such scheme.
    */
   readonly setup: { readonly hub: Partial<HubOptions>; readonly client?: Partial<HubClientOptions> } | null;
   /** Why `setup` is null. */
@@ -27,7 +27,7 @@ export interface CompressionScheme {
  */
 export const COMPRESSION_SCHEMES: readonly CompressionScheme[] = [
   { name: 'float32', setup: { hub: {} } },
-  { name: 'fp16', setup: null, missing: 'not implemented (the hub has no --compress yet)' },
+  { name: 'fp16', setup: { hub: { compress: 'fp16' } } },
 ];
 
 /** Seeds the hub's initial weights, so that every scheme starts from the same ones. */

@@ -148,6 +148,7 @@ export async function createHub({
     optimizer: options.optimizer,
     learningRate: options.learningRate,
     roundTimeoutMs: options.roundTimeoutMs,
+    compress: options.compress,
   };
 
   const weights = async (): Promise<Float32Array> => {

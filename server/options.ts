@@ -1,5 +1,5 @@
 import { DEFAULT_MODEL, type ModelName } from '../shared/models.js';
-import type { TrainingMode } from '../shared/protocol.js';
+import type { Compression, TrainingMode } from '../shared/protocol.js';
 import type { AggregationRule } from './aggregation/robustAggregate.js';
 import type { OptimizerName } from './optimizers/updateRules.js';
 
@@ -34,6 +34,8 @@ export interface HubOptions {
   readonly aggregate: AggregationRule;
   /** Scale gradients with a larger L2 norm down to this. */
   readonly clipNorm?: number;
+  /** What workers push: float32 gradients, or half floats (half the bytes). */
+  readonly compress: Compression;
   /** Keep a trust score per worker: out-of-line gradients are clipped and cost trust (async). */
   readonly trust: boolean;
   /** Connections from one address closed for strikes (within 10 minutes) that ban it; 0: never. */
@@ -62,6 +64,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   stalenessLr: false,
   aggregate: 'mean',
   trust: false,
+  compress: 'none',
   banAfter: 3,
   banSecs: 600,
   leaseTimeoutMs: 60_000,

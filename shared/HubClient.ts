@@ -2,6 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { HubErrorBody } from './errors.js';
 import { decodeExamples, type Examples } from './examplesCodec.js';
 import { bytesToFloats, floatsToBytes } from './floatCodec.js';
+import { floatsToHalfBytes } from './halfCodec.js';
 import {
   PROTOCOL_VERSION,
   type ClientToServerEvents,
@@ -179,10 +180,13 @@ export class HubClient {
   }
 
   async push(input: PushInput): Promise<PushOutcome> {
+    const half = this.config.compress === 'fp16';
     const request: PushRequest = {
       ...input,
       pushId: `${this.clientId}-${++this.pushCounter}`,
-      gradient: floatsToBytes(input.gradient),
+      ...(half
+        ? { encoding: 'f16', gradient: floatsToHalfBytes(input.gradient) }
+        : { gradient: floatsToBytes(input.gradient) }),
     };
     // Sync mode: the ack comes when the round closes. A retry keeps the id: the hub answers it
     // with the first outcome if the first attempt had arrived.

@@ -11,6 +11,14 @@ import { MODEL_NAMES } from './models.js';
 export const PROTOCOL_VERSION = 1;
 
 export const TRAINING_MODES = ['async', 'sync'] as const;
+
+/** How a pushed gradient is encoded on the wire, and the bytes of one float in each. */
+export const GRADIENT_ENCODINGS = ['f32', 'f16'] as const;
+export type GradientEncoding = (typeof GRADIENT_ENCODINGS)[number];
+export const BYTES_PER_FLOAT: Readonly<Record<GradientEncoding, number>> = { f32: 4, f16: 2 };
+/** `--compress`: what the hub asks its workers to push. */
+export const COMPRESSIONS = ['none', 'fp16'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 
 const binary = z.custom<Binary>(isBinary, { message: 'expected a binary payload (ArrayBuffer or bytes)' });
@@ -54,7 +62,9 @@ export const pushSchema = z.strictObject({
   unitId: count.optional(),
   /** Milliseconds the gradient took to compute; lets the hub size this worker's batches. */
   computeMs: z.number().nonnegative().max(3_600_000).optional(),
-  /** The gradient: float32 little-endian, the covered floats in order. */
+  /** How `gradient` is encoded: float32 (default) or IEEE half floats (`--compress fp16`). */
+  encoding: z.enum(GRADIENT_ENCODINGS).optional(),
+  /** The gradient: little-endian floats of `encoding`, the covered floats in order. */
   gradient: binary,
 });
 export type PushRequest = z.infer<typeof pushSchema>;
@@ -86,6 +96,8 @@ export interface RunConfig {
   readonly optimizer: string;
   readonly learningRate: number;
   readonly roundTimeoutMs: number;
+  /** How the hub asks workers to encode their gradients (the hub takes float32 from any worker). */
+  readonly compress: Compression;
 }
 
 export type Reply<T> = ({ ok: true } & T) | { ok: false; error: HubErrorBody };

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { MODEL_NAMES, type ModelName } from '../../shared/models.js';
-import { TRAINING_MODES, type TrainingMode } from '../../shared/protocol.js';
+import { COMPRESSIONS, TRAINING_MODES, type Compression, type TrainingMode } from '../../shared/protocol.js';
 import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
 import { AGGREGATION_RULES, type AggregationRule } from '../aggregation/robustAggregate.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.js';
@@ -118,6 +118,11 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
       ).argParser(integerIn(0, 1_000_000)),
     )
     .addOption(new Option('--staleness-lr', 'divide the learning rate by the staleness').default(false))
+    .addOption(
+      new Option('--compress <scheme>', 'what workers push: float32 gradients, or fp16 (half the bytes)')
+        .choices(COMPRESSIONS)
+        .default(D.compress),
+    )
     .optionsGroup('Untrusted volunteers:')
     .addOption(
       new Option('--aggregate <rule>', 'sync mode: how a round combines its gradients')
@@ -201,6 +206,7 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     aggregate: AggregationRule;
     clipNorm?: number;
     trust: boolean;
+    compress: Compression;
     banAfter: number;
     banSecs: number;
     evalInterval: number;
@@ -233,6 +239,7 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
       aggregate: f.aggregate,
       clipNorm: f.clipNorm,
       trust: f.trust,
+      compress: f.compress,
       banAfter: f.banAfter,
       banSecs: f.banSecs,
       evalIntervalMs: f.evalInterval,

@@ -2,10 +2,12 @@ import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import { ErrorCode, HubError, type HubErrorBody } from '../../shared/errors.js';
 import { bytesToFloats, firstNonFinite, floatsToBytes } from '../../shared/floatCodec.js';
+import { halfBytesToFloats } from '../../shared/halfCodec.js';
 import type { ParameterLayout, ShardRange } from '../../shared/layout.js';
 import {
   CLIENT_EVENTS,
   EXAMPLES_PATH,
+  BYTES_PER_FLOAT,
   PROTOCOL_VERSION,
   completeUnitSchema,
   helloSchema,
@@ -152,11 +154,12 @@ class WorkerSession {
   private async push(request: z.infer<typeof pushSchema>, workerId: string): Promise<object> {
     const { coordinator, layout, shardRanges } = this.deps;
     const selection = resolveSelection(request, layout, shardRanges);
-    const expectedBytes = selection.totalLength * 4;
+    const encoding = request.encoding ?? 'f32';
+    const expectedBytes = selection.totalLength * BYTES_PER_FLOAT[encoding];
     if (request.gradient.byteLength !== expectedBytes) {
       throw new HubError(
         ErrorCode.BadLength,
-        `gradient has ${request.gradient.byteLength} bytes; the selection needs ${expectedBytes} (float32)`,
+        `gradient has ${request.gradient.byteLength} bytes; the selection needs ${expectedBytes} (${encoding})`,
       );
     }
     if (request.versions.length !== shardRanges.length) {
@@ -171,7 +174,8 @@ class WorkerSession {
         'sync mode averages whole gradients: push every shard',
       );
     }
-    const gradient = bytesToFloats(request.gradient);
+    const gradient =
+      encoding === 'f16' ? halfBytesToFloats(request.gradient) : bytesToFloats(request.gradient);
     const bad = firstNonFinite(gradient);
     if (bad >= 0) throw new HubError(ErrorCode.NonFinite, `gradient value ${bad} is ${gradient[bad]}`);
     const result = await coordinator.push(workerId, {
