@@ -11,12 +11,6 @@ import { TRAINING_MODES, type TrainingMode } from './protocol.js';
 /** A learning rate: positive and finite (zod 4's number() already refuses ±Infinity and NaN). */
 export const learningRateSchema = z.number().positive();
 
-/** POST /api/admin/learning-rate body. */
-export const learningRateBodySchema = z.strictObject({ learningRate: learningRateSchema });
-
-/** POST /api/admin/mode body. */
-export const modeBodySchema = z.strictObject({ mode: z.enum(TRAINING_MODES) });
-
 export const adminActionSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('pause') }),
   z.strictObject({ type: z.literal('resume') }),
@@ -27,6 +21,9 @@ export const adminActionSchema = z.discriminatedUnion('type', [
 ]);
 export type AdminAction = z.infer<typeof adminActionSchema>;
 export type AdminActionType = AdminAction['type'];
+export const ADMIN_ACTION_TYPES: readonly AdminActionType[] = adminActionSchema.options.map(
+  (option) => option.shape.type.value,
+);
 
 /** What each action answers when it worked. */
 export interface AdminActionResults {

@@ -5,7 +5,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterEach, expect, it } from 'vitest';
 import type { AdminActionReply } from '../../shared/adminActions.js';
 import type { DashboardRole } from '../../shared/dashboardProtocol.js';
-import type { RunControl } from '../http/adminRoutes.js';
+import type { RunControl } from '../http/runControl.js';
 import { attachAdminChannel } from './AdminChannel.js';
 
 // The channel alone, on a bare socket.io server with a RunControl that fails: what the admin hears.

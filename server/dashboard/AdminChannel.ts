@@ -1,11 +1,5 @@
 import type { Namespace, Server, Socket } from 'socket.io';
-import {
-  adminActionSchema,
-  type AdminAction,
-  type AdminActionReply,
-  type AdminErrorBody,
-} from '../../shared/adminActions.js';
-import { assertNever } from '../../shared/assertNever.js';
+import { adminActionSchema, type AdminActionReply, type AdminErrorBody } from '../../shared/adminActions.js';
 import {
   DASHBOARD_NAMESPACE,
   type DashboardAuth,
@@ -14,8 +8,9 @@ import {
 } from '../../shared/dashboardProtocol.js';
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import { ConnectionLimits } from '../gateway/ConnectionLimits.js';
+import { parseMessage } from '../gateway/parseMessage.js';
 import { isAdminToken } from '../http/adminAuth.js';
-import type { RunControl } from '../http/adminRoutes.js';
+import { performAdminAction, type RunControl } from '../http/runControl.js';
 
 export interface AdminChannelOptions {
   /** The hub's admin token: a dashboard that offers it in its handshake may change the run. */
@@ -118,47 +113,7 @@ async function check(
     );
   }
   if (payload.length !== 1) throw new HubError(ErrorCode.InvalidMessage, 'admin:action takes one payload');
-  const parsed = adminActionSchema.safeParse(payload[0]);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new HubError(
-      ErrorCode.InvalidMessage,
-      `admin:action: ${issue.path.join('.') || 'payload'}: ${issue.message}`,
-    );
-  }
-  return perform(parsed.data, deps.control);
-}
-
-async function perform(action: AdminAction, control: RunControl): Promise<AdminActionReply> {
-  switch (action.type) {
-    case 'pause':
-      control.pause();
-      return { ok: true, paused: true };
-    case 'resume':
-      control.resume();
-      return { ok: true, paused: false };
-    case 'learning-rate':
-      await control.setLearningRate(action.learningRate);
-      return { ok: true, learningRate: action.learningRate };
-    case 'mode':
-      await control.setMode(action.mode);
-      return { ok: true, mode: action.mode };
-    case 'checkpoint': {
-      if (!control.checkpointNow) {
-        return {
-          ok: false,
-          error: { code: ErrorCode.NoCheckpoints, message: 'this hub runs without checkpoints' },
-        };
-      }
-      const { file, globalStep } = await control.checkpointNow();
-      return { ok: true, file, globalStep };
-    }
-    case 'reset':
-      await control.reset();
-      return { ok: true, globalStep: 0 };
-    default:
-      return assertNever(action);
-  }
+  return performAdminAction(parseMessage(adminActionSchema, payload[0], 'admin:action'), deps.control);
 }
 
 /** One more action a viewer tried; past the budget the connection is closed. */

@@ -23,6 +23,7 @@ import type { ShardRef } from '../actors/ShardRef.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
 import type { AddressBans } from './AddressBans.js';
 import type { ConnectionLimits } from './ConnectionLimits.js';
+import { parseMessage } from './parseMessage.js';
 import { floatsPerShard, gatherFromShards, resolveSelection, splitByShard } from './selection.js';
 
 export interface WorkerGatewayDeps {
@@ -213,15 +214,7 @@ class WorkerSession {
           throw new HubError(ErrorCode.RateLimited, 'too many messages or bytes per second; slow down');
         }
         if (payload.length !== 1) throw new HubError(ErrorCode.InvalidMessage, `${event} takes one payload`);
-        const parsed = schema.safeParse(payload[0]);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          throw new HubError(
-            ErrorCode.InvalidMessage,
-            `${event}: ${issue.path.join('.') || 'payload'}: ${issue.message}`,
-          );
-        }
-        const reply = await handler(parsed.data, this.workerId);
+        const reply = await handler(parseMessage(schema, payload[0], event), this.workerId);
         if (typeof ack === 'function') ack({ ok: true, ...reply });
       } catch (error) {
         const body = this.sanitise(error);

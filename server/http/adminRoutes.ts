@@ -1,79 +1,46 @@
 import express, { type Express } from 'express';
-import { learningRateBodySchema, modeBodySchema } from '../../shared/adminActions.js';
+import { ADMIN_ACTION_TYPES, adminActionSchema, type AdminActionType } from '../../shared/adminActions.js';
 import { ErrorCode } from '../../shared/errors.js';
-import type { TrainingMode } from '../../shared/protocol.js';
 import { requireAdmin } from './adminAuth.js';
+import { performAdminAction, type RunControl } from './runControl.js';
 
-/** What an operator may change in a running hub. Every action needs the admin token. */
-export interface RunControl {
-  pause(): void;
-  resume(): void;
-  setLearningRate(learningRate: number): Promise<void>;
-  /** Switches between async and sync training; workers follow on their next pull. */
-  setMode(mode: TrainingMode): Promise<void>;
-  /** Starts the run over: fresh weights and optimizer state, step 0, an empty history. */
-  reset(): Promise<void>;
-  /** Absent when the hub keeps no checkpoints. */
-  readonly checkpointNow?: () => Promise<{ file: string; globalStep: number }>;
-}
+/** What each action's JSON body holds, for the message of a 400. */
+const BODY_HINTS: Partial<Record<AdminActionType, string>> = {
+  'learning-rate': '{"learningRate": <positive number>}',
+  mode: '{"mode": "async" | "sync"}',
+};
 
 /**
- * POST /api/admin/{pause,resume,learning-rate,mode,checkpoint,reset}, each behind the admin token. Volunteers
- * and viewers can read everything (status, metrics, dashboard) and change nothing.
+ * POST /api/admin/{pause,resume,learning-rate,mode,checkpoint,reset}, each behind the admin token,
+ * validated with the dashboard socket's schema and carried out by the same performAdminAction.
+ * Volunteers and viewers can read everything (status, metrics, dashboard) and change nothing.
+ * An unexpected failure reaches the hub's internalErrors handler (500, no details).
  */
 export function mountAdminRoutes(app: Express, token: string, control: RunControl): void {
   const admin = express.Router();
   admin.use(requireAdmin(token));
   admin.use(express.json({ limit: '1kb' }));
-
-  admin.post('/pause', (_req, res) => {
-    control.pause();
-    res.json({ ok: true, paused: true });
-  });
-  admin.post('/resume', (_req, res) => {
-    control.resume();
-    res.json({ ok: true, paused: false });
-  });
-  admin.post('/learning-rate', async (req, res) => {
-    // The same schema as the dashboard socket's learning-rate action.
-    const body = learningRateBodySchema.safeParse(req.body);
-    if (!body.success) {
-      res
-        .status(400)
-        .json({ code: 'INVALID_MESSAGE', message: 'send JSON {"learningRate": <positive number>}' });
+  admin.post('/:action', async (req, res, next) => {
+    const type = req.params.action as AdminActionType;
+    if (!ADMIN_ACTION_TYPES.includes(type)) {
+      next();
       return;
     }
-    const { learningRate } = body.data;
-    await control.setLearningRate(learningRate);
-    res.json({ ok: true, learningRate });
-  });
-  admin.post('/mode', async (req, res) => {
-    const body = modeBodySchema.safeParse(req.body);
-    if (!body.success) {
-      res.status(400).json({ code: 'INVALID_MESSAGE', message: 'send JSON {"mode": "async" | "sync"}' });
+    const body: unknown = req.body ?? {};
+    const parsed = adminActionSchema.safeParse(
+      typeof body === 'object' && !Array.isArray(body) ? { ...body, type } : null,
+    );
+    if (!parsed.success) {
+      const hint = BODY_HINTS[type];
+      res.status(400).json({
+        code: ErrorCode.InvalidMessage,
+        message: hint ? `send JSON ${hint}` : `${type} takes no body`,
+      });
       return;
     }
-    const { mode } = body.data;
-    await control.setMode(mode);
-    res.json({ ok: true, mode });
-  });
-  admin.post('/reset', async (_req, res) => {
-    await control.reset();
-    res.json({ ok: true, globalStep: 0 });
-  });
-  admin.post('/checkpoint', async (_req, res) => {
-    if (!control.checkpointNow) {
-      res.status(409).json({ code: ErrorCode.NoCheckpoints, message: 'this hub runs without checkpoints' });
-      return;
-    }
-    try {
-      res.json({ ok: true, ...(await control.checkpointNow()) });
-    } catch (error) {
-      console.error('hub: checkpoint on request failed:', error);
-      res
-        .status(500)
-        .json({ code: 'INTERNAL', message: 'the checkpoint could not be written; see the hub log' });
-    }
+    const reply = await performAdminAction(parsed.data, control);
+    if (reply.ok) res.json(reply);
+    else res.status(409).json(reply.error);
   });
   app.use('/api/admin', admin);
 }
