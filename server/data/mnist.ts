@@ -71,10 +71,10 @@ export function defaultMnistDir(): string {
  * has the wrong magic number, image size or length, or when images and labels disagree.
  */
 export async function loadMnist(options: { dir?: string } = {}): Promise<MnistData> {
-  const [train, test] = await Promise.all([
+  const [train, test] = await settledInOrder(
     loadMnistSplit('train', options),
     loadMnistSplit('test', options),
-  ]);
+  );
   return { train, test };
 }
 
@@ -92,7 +92,7 @@ async function loadSplit(
 ): Promise<MnistSplit> {
   const imagesFile = path.join(dir, files.images);
   const labelsFile = path.join(dir, files.labels);
-  const [imageBytes, labelBytes] = await Promise.all([readIdx(imagesFile), readIdx(labelsFile)]);
+  const [imageBytes, labelBytes] = await settledInOrder(readIdx(imagesFile), readIdx(labelsFile));
   const images = parseImages(imagesFile, imageBytes);
   const labels = parseLabels(labelsFile, labelBytes);
   if (images.count !== labels.count) {
@@ -110,6 +110,17 @@ async function loadSplit(
     );
   }
   return { count: images.count, images: images.data, labels: labels.data };
+}
+
+/**
+ * Like Promise.all for two reads, but when both fail the first one's error wins (the images file, the train split), whichever failed first:
+ * a user missing the whole folder always reads the same message.
+ */
+async function settledInOrder<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [first, second] = await Promise.allSettled([a, b]);
+  if (first.status === 'rejected') throw first.reason;
+  if (second.status === 'rejected') throw second.reason;
+  return [first.value, second.value];
 }
 
 async function readIdx(file: string): Promise<Uint8Array> {
