@@ -375,6 +375,19 @@ describe('runShardProcess', () => {
     expect(await again.ask({ type: 'status' })).toEqual(before);
   });
 
+  it('refuses to start while another process serves the same shard', async () => {
+    const server = await natsServer();
+    const dir = await tempDir();
+    await shardProcess({ natsUrl: server.url, checkpointDir: dir });
+    await expect(shardProcess({ natsUrl: server.url, checkpointDir: await tempDir() })).rejects.toThrow(
+      /shard 1 is already served on NATS subject "test\.shard\.1" \(at version 0\)/,
+    );
+    // Another run on the same server is another prefix.
+    await expect(
+      shardProcess({ natsUrl: server.url, checkpointDir: dir, subjectPrefix: 'other' }),
+    ).resolves.toBeDefined();
+  });
+
   it('refuses a checkpoint of another split of the model', async () => {
     const server = await natsServer();
     const dir = await tempDir();

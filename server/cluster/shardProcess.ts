@@ -7,7 +7,9 @@ import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
 import { createUpdateRule, type OptimizerName } from '../optimizers/updateRules.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 import { initialFlatWeights } from './initialWeights.js';
+import { ShardTimeoutError, ShardUnavailableError } from './clusterErrors.js';
 import { NatsShardHost } from './NatsShardHost.js';
+import { NatsShardRef } from './NatsShardRef.js';
 import {
   checkShardCompatible,
   decodeShardCheckpoint,
@@ -56,6 +58,8 @@ export interface RunningShard {
 }
 
 const DEFAULT_KEEP_CHECKPOINTS = 3;
+/** How long the start-up probe waits for another process serving the same shard. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 /**
  * One shard actor as its own process (`--role shard`): its range of the model's initial weights, or
@@ -117,12 +121,19 @@ export async function runShardProcess(options: ShardProcessOptions): Promise<Run
       cause: error,
     });
   }
+  const subjectPrefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
+  try {
+    await refuseIfAlreadyServed(connection, index, subjectPrefix);
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
   /** Something changed since the last checkpoint (an update, a reset, a new learning rate). */
   let dirty = false;
   const host = new NatsShardHost({
     connection,
     actor,
-    subjectPrefix: options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX,
+    subjectPrefix,
     onHandled: (message, reply) => {
       if (message.type === 'setLearningRate' && 'learningRate' in reply) learningRate = reply.learningRate;
       if (message.type !== 'pull' && message.type !== 'status' && message.type !== 'checkpoint') dirty = true;
@@ -188,6 +199,42 @@ export async function runShardProcess(options: ShardProcessOptions): Promise<Run
         }
       })()),
   };
+}
+
+/**
+ * Two processes serving one shard would both apply every update and drift apart unnoticed (a request
+ * takes the first answer): refuse to start while another one answers on the subject (say, an old
+ * process thought dead). Two started at the same moment are not caught.
+ */
+async function refuseIfAlreadyServed(
+  connection: NatsConnection,
+  index: number,
+  subjectPrefix: string,
+): Promise<void> {
+  const probe = new NatsShardRef({ connection, index, subjectPrefix, timeoutMs: PROBE_TIMEOUT_MS });
+  try {
+    const status = await probe.ask({ type: 'status' });
+    throw new ShardAlreadyRunningError(
+      `shard ${index} is already served on NATS subject "${probe.subject}" (at version ${status.version}): ` +
+        `stop that process first, or use another subject prefix for another run`,
+    );
+  } catch (error) {
+    if (error instanceof ShardUnavailableError) return;
+    if (error instanceof ShardTimeoutError) {
+      throw new ShardAlreadyRunningError(
+        `something subscribes to NATS subject "${probe.subject}" but does not answer: shard ${index} ` +
+          `will not start beside it`,
+      );
+    }
+    throw error;
+  }
+}
+
+export class ShardAlreadyRunningError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShardAlreadyRunningError';
+  }
 }
 
 function describe(error: unknown): string {
