@@ -5,9 +5,9 @@ import type { BenchSettings } from './settings.js';
 import { median, ratio } from './stats.js';
 
 /**
- * ms to apply one gradient of `floats` floats with each update rule the hub has (in place, as a shard
- * does), against `Float32Array.set` copying the same number of floats, timed in turns in the same
- * run. Each sample times `callsPerSample` calls and divides; the figure is the median sample.
+ * ms to apply one gradient of `floats` floats with each update rule the hub has (in place, on storage
+ * from `allocate`, as a shard does; copying the gradient into the kernels' memory counts), against
+ * `Float32Array.set` copying the same number of floats, timed in turns in the same run. Each sample times `callsPerSample` calls and divides; the figure is the median sample.
  */
 export function measureApply(settings: BenchSettings): ApplyResult {
   const { floats, reps, callsPerSample } = settings.apply;
@@ -17,9 +17,10 @@ export function measureApply(settings: BenchSettings): ApplyResult {
     { name: 'copy', run: () => copyTarget.set(gradient) },
     ...OPTIMIZER_NAMES.map((name) => {
       const rule = createUpdateRule(name);
-      const state = rule.createState(floats);
+      // A shard's storage: weights and state in the kernels' memory; each call copies the gradient in.
+      const { params, state } = rule.allocate(floats);
       // Small weights and a small rate keep every value far from overflow over many calls.
-      const params = testGradient(floats, 11).map((v) => v * 1e-3);
+      params.set(testGradient(floats, 11).map((v) => v * 1e-3));
       return { name, run: () => rule.apply(params, gradient, state, 1e-6) };
     }),
   ];

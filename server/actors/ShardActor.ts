@@ -120,9 +120,12 @@ export class ShardActor {
     this.index = options.index;
     this.offset = options.offset;
     this.length = options.initialWeights.length;
-    this.weights = Float32Array.from(options.initialWeights);
     this.rule = options.rule;
-    this.optimizerState = options.rule.createState(this.length);
+    // Weights and optimizer state in the update kernels' memory, so an apply copies nothing but the gradient.
+    const storage = options.rule.allocate(this.length);
+    this.weights = storage.params;
+    this.weights.set(options.initialWeights);
+    this.optimizerState = storage.state;
     this.learningRate = options.learningRate;
     this.aggregation = options.aggregation ?? 'mean';
     if (options.restore) {

@@ -270,3 +270,44 @@ describe('state and validation', () => {
     expect(params.every((x) => x === 0)).toBe(true);
   });
 });
+
+describe('storage from allocate (the kernels run in place) and arrays from anywhere (copied in and out)', () => {
+  // Odd lengths and offsets: the kernels' 4-float loop plus their scalar tail, at unaligned pointers.
+  const N = 1_003;
+  const OFFSET = 7;
+  const PIECE = 990;
+
+  for (const name of OPTIMIZER_NAMES) {
+    it(`${name}: give bit-identical results over several partial and whole applies`, () => {
+      const rule = createUpdateRule(name);
+      const rand = mulberry32(21);
+      const initial = randomArray(rand, N);
+      const inPlace = rule.allocate(N);
+      inPlace.params.set(initial);
+      const copied = { params: initial.slice(), state: rule.createState(N) };
+      expect(inPlace.state.slots.every((slot) => slot.every((x) => x === 0))).toBe(true);
+      for (let step = 0; step < 4; step++) {
+        const grad = randomArray(rand, N, 3);
+        const piece = step % 2 === 0 ? grad : grad.subarray(0, PIECE);
+        const offset = step % 2 === 0 ? 0 : OFFSET;
+        rule.apply(inPlace.params, piece, inPlace.state, 0.01, offset);
+        rule.apply(copied.params, piece, copied.state, 0.01, offset);
+      }
+      expect(inPlace.state.step).toBe(copied.state.step);
+      expect(Array.from(inPlace.params)).toEqual(Array.from(copied.params));
+      inPlace.state.slots.forEach((slot, k) =>
+        expect(Array.from(slot)).toEqual(Array.from(copied.state.slots[k])),
+      );
+      expect(maxAbsDiff(inPlace.params, initial)).toBeGreaterThan(0);
+    });
+  }
+
+  it('a gradient from another memory moves exactly its range, by lr x g', () => {
+    const rule = createUpdateRule('sgd');
+    const { params } = rule.allocate(8);
+    const other = rule.allocate(8);
+    other.params.fill(1);
+    rule.apply(params, other.params.subarray(0, 4), rule.createState(8), 0.5, 2);
+    expect(Array.from(params)).toEqual([0, 0, -0.5, -0.5, -0.5, -0.5, 0, 0]);
+  });
+});
