@@ -125,6 +125,15 @@ describe('firstNonFinite', () => {
     expect(firstNonFinite(new Float32Array([1, Infinity, NaN, -Infinity]))).toBe(1);
   });
 
+  it('finds NaNs of any bit pattern, in a view that starts inside its buffer', () => {
+    const bits = new Int32Array([0, 0x7f800001, 0, 0xffc00000 | 0, 0x7fffffff]);
+    const values = new Float32Array(bits.buffer, 4);
+    expect(firstNonFinite(values)).toBe(0);
+    expect(firstNonFinite(values.subarray(1))).toBe(1);
+    expect(firstNonFinite(values.subarray(3))).toBe(0);
+    expect(firstNonFinite(new Float32Array(bits.buffer, 8, 1))).toBe(-1);
+  });
+
   it('finds a float32 overflow (a float64 that rounds to Infinity)', () => {
     expect(firstNonFinite(new Float32Array([1, 1e39]))).toBe(1);
   });
