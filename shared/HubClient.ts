@@ -6,6 +6,7 @@ import { floatsToHalfBytes } from './halfCodec.js';
 import {
   PROTOCOL_VERSION,
   type ClientToServerEvents,
+  type PulledBody,
   type PushRequest,
   type Reply,
   type RunConfig,
@@ -55,6 +56,8 @@ export interface PushOutcome {
   readonly globalStep: number;
   readonly staleness: number;
   readonly duplicate?: boolean;
+  /** The whole model after the push: asked with `pullAfter`, given in async mode. */
+  readonly pulled?: PulledWeights;
 }
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -169,14 +172,7 @@ export class HubClient {
 
   async pull(selection: { shards?: number[]; keys?: string[] } = {}): Promise<PulledWeights> {
     // Sync mode: a pull may wait for the next round to open.
-    const reply = await this.request('pull', selection, this.config.roundTimeoutMs, true);
-    return {
-      weights: bytesToFloats(reply.weights),
-      versions: reply.versions,
-      globalStep: reply.globalStep,
-      round: reply.round,
-      batchSize: reply.batchSize,
-    };
+    return pulledWeights(await this.request('pull', selection, this.config.roundTimeoutMs, true));
   }
 
   async push(input: PushInput): Promise<PushOutcome> {
@@ -190,7 +186,8 @@ export class HubClient {
     };
     // Sync mode: the ack comes when the round closes. A retry keeps the id: the hub answers it
     // with the first outcome if the first attempt had arrived.
-    return this.request('push', request, this.config.roundTimeoutMs, true);
+    const { pulled, ...outcome } = await this.request('push', request, this.config.roundTimeoutMs, true);
+    return pulled ? { ...outcome, pulled: pulledWeights(pulled) } : outcome;
   }
 
   async leaseUnit(): Promise<WorkUnit> {
@@ -330,4 +327,14 @@ function unwrap<R extends Reply<object>>(event: string, reply: R): Extract<R, { 
   if (reply.ok) return reply as Extract<R, { ok: true }>;
   const error: HubErrorBody = (reply as Extract<Reply<object>, { ok: false }>).error;
   throw new HubRequestError(error.code, `${event} refused: ${error.code}: ${error.message}`);
+}
+
+function pulledWeights(body: PulledBody): PulledWeights {
+  return {
+    weights: bytesToFloats(body.weights),
+    versions: body.versions,
+    globalStep: body.globalStep,
+    round: body.round,
+    batchSize: body.batchSize,
+  };
 }

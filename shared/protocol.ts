@@ -62,6 +62,12 @@ export const pushSchema = z.strictObject({
   unitId: count.optional(),
   /** Milliseconds the gradient took to compute; lets the hub size this worker's batches. */
   computeMs: z.number().nonnegative().max(3_600_000).optional(),
+  /**
+   * Async mode: answer with the whole model's weights after this push (`pulled`), which saves the
+   * next step's pull round trip (the sync PS's apply_gradients returned the new weights the same way).
+   * Sync mode ignores it: a worker pulls there to learn its next round.
+   */
+  pullAfter: z.boolean().optional(),
   /** How `gradient` is encoded: float32 (default) or IEEE half floats (`--compress fp16`). */
   encoding: z.enum(GRADIENT_ENCODINGS).optional(),
   /** The gradient: little-endian floats of `encoding`, the covered floats in order. */
@@ -103,7 +109,8 @@ export interface RunConfig {
 export type Reply<T> = ({ ok: true } & T) | { ok: false; error: HubErrorBody };
 
 export type HelloReply = Reply<{ workerId: string; config: RunConfig }>;
-export type PullReply = Reply<{
+/** A weight snapshot, as a pull (or a push with `pullAfter`) answers it. */
+export interface PulledBody {
   /** Every shard's version at the time of the snapshot. */
   versions: number[];
   globalStep: number;
@@ -113,12 +120,15 @@ export type PullReply = Reply<{
   batchSize?: number;
   /** float32 little-endian: the covered floats in order. */
   weights: Binary;
-}>;
+}
+export type PullReply = Reply<PulledBody>;
 export type PushReply = Reply<{
   globalStep: number;
   staleness: number;
   /** True when this push id had already been received (a retry): it was not applied again. */
   duplicate?: boolean;
+  /** The whole model after this push, when the push asked `pullAfter` in async mode. */
+  pulled?: PulledBody;
 }>;
 /** A work unit: training examples [start, start + count), fetched as binary from `url`. */
 export interface WorkUnit {

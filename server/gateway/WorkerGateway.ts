@@ -15,6 +15,7 @@ import {
   pullSchema,
   pushSchema,
   type ClientToServerEvents,
+  type PulledBody,
   type RunConfig,
   type ServerToClientEvents,
 } from '../../shared/protocol.js';
@@ -24,7 +25,8 @@ import type { ShardTraffic } from '../metrics/ShardTraffic.js';
 import type { AddressBans } from './AddressBans.js';
 import type { ConnectionLimits } from './ConnectionLimits.js';
 import { parseMessage } from './parseMessage.js';
-import { floatsPerShard, gatherFromShards, resolveSelection, splitByShard } from './selection.js';
+import { GatheredWeights } from './GatheredWeights.js';
+import { floatsPerShard, resolveSelection, splitByShard, type Selection } from './selection.js';
 
 export interface WorkerGatewayDeps {
   readonly coordinator: Coordinator;
@@ -67,7 +69,8 @@ export function attachWorkerGateway(io: HubServer, deps: WorkerGatewayDeps): voi
       );
     }, next);
   });
-  io.on('connection', (socket) => new WorkerSession(socket, deps));
+  const gathered = new GatheredWeights(deps.shardRanges);
+  io.on('connection', (socket) => new WorkerSession(socket, deps, gathered));
 }
 
 class WorkerSession {
@@ -76,6 +79,8 @@ class WorkerSession {
   constructor(
     private readonly socket: HubSocket,
     private readonly deps: WorkerGatewayDeps,
+    /** Shared by every session, so that pulls of the same versions share one copy. */
+    private readonly gathered: GatheredWeights,
   ) {
     this.on('hello', helloSchema, (request) => this.hello(request));
     this.on('pull', pullSchema, (request, id) => this.pull(request, this.registered(id)));
@@ -130,17 +135,26 @@ class WorkerSession {
     return { workerId: this.workerId, config: { ...this.deps.config, mode: this.deps.coordinator.mode } };
   }
 
-  private async pull(request: z.infer<typeof pullSchema>, workerId: string): Promise<object> {
-    const { coordinator, layout, shards, shardRanges } = this.deps;
+  private async pull(request: z.infer<typeof pullSchema>, workerId: string): Promise<PulledBody> {
+    const { coordinator, layout, shardRanges } = this.deps;
     const selection = resolveSelection(request, layout, shardRanges);
     coordinator.requireRunning();
     // No await in async mode: a pull there is answered in the same turn as the shards' snapshots.
     const round = coordinator.mode === 'sync' ? await coordinator.roundFor(workerId) : undefined;
+    return this.snapshot(selection, workerId, round);
+  }
+
+  /** The selected weights of every shard's current snapshot, and what a worker needs with them. */
+  private async snapshot(
+    selection: Selection,
+    workerId: string,
+    round: number | undefined,
+  ): Promise<PulledBody> {
+    const { coordinator, shards, shardRanges } = this.deps;
     const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
-    const weights = gatherFromShards(
+    const weights = this.gathered.gather(
       selection,
       snapshots.map((s) => s.weights),
-      shardRanges,
     );
     this.deps.traffic.recordOut(floatsPerShard(selection, shardRanges));
     return {
@@ -189,7 +203,9 @@ class WorkerSession {
       computeMs: request.computeMs,
     });
     this.deps.traffic.recordIn(floatsPerShard(selection, shardRanges));
-    return result;
+    if (!request.pullAfter || coordinator.mode !== 'async') return result;
+    const everything = resolveSelection({}, layout, shardRanges);
+    return { ...result, pulled: await this.snapshot(everything, workerId, undefined) };
   }
 
   private lease(workerId: string): object {
