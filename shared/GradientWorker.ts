@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { ErrorCode } from './errors.js';
 import type { Examples } from './examplesCodec.js';
 import { examplesToTensors } from './examplesTensors.js';
-import { HubRequestError, type HubClient } from './HubClient.js';
+import { HubRequestError, type HubClient, type PulledWeights } from './HubClient.js';
 import { layoutFromShapes, layoutOfModel, sameLayout, type ParameterLayout } from './layout.js';
 import { buildModel } from './models.js';
 import type { WorkUnit } from './protocol.js';
 import { computeGradients, writeFlatWeights } from './training.js';
+import { UnitPrefetcher, type LoadedUnit } from './UnitPrefetcher.js';
 
 export interface StepReport {
   /** Gradients this worker has had accepted. */
@@ -52,6 +53,12 @@ const RETRYABLE = new Set<string>([
   ErrorCode.Outlier,
 ]);
 
+/**
+ * The next work unit starts loading when this many batches of the current one are left: enough to hide
+ * a lease round trip and a download, few enough that a stopping worker holds little it will not use.
+ */
+const LOAD_AHEAD_BATCHES = 2;
+
 /** How long a worker waits before asking again while the operator has paused training. */
 const PAUSED_RETRY_MS = 2_000;
 
@@ -79,6 +86,8 @@ export class GradientWorker {
   private steps = 0;
   private examples = 0;
   private refused = 0;
+  /** The weights the last push brought back (async mode): the next step computes on them. */
+  private pulledAfterPush: PulledWeights | undefined;
 
   constructor(options: GradientWorkerOptions) {
     this.options = options;
@@ -100,7 +109,8 @@ export class GradientWorker {
 
   async run(): Promise<WorkerSummary> {
     const { client, maxSteps = Infinity } = this.options;
-    let unit: { lease: WorkUnit; data: Examples; session: number } | null = null;
+    const units = new UnitPrefetcher(client);
+    let unit: LoadedUnit | null = null;
     let cursor = 0;
     try {
       while (!this.stopping && this.steps < maxSteps) {
@@ -110,11 +120,12 @@ export class GradientWorker {
           unit = null;
         }
         if (unit === null) {
-          const session: number = client.sessionId;
-          const lease = await client.leaseUnit();
-          unit = { lease, data: await client.fetchExamples(lease), session };
+          unit = await units.take();
           cursor = 0;
         }
+        const left = unit.lease.count - cursor;
+        if (left <= LOAD_AHEAD_BATCHES * (this.options.batchSize ?? client.config.batchSize))
+          units.loadAhead();
         cursor += await this.step(unit.lease, unit.data, cursor);
         // Let the page (or the Node event loop) breathe between steps.
         await (this.options.yieldBetweenSteps ?? tf.nextFrame)();
@@ -127,13 +138,15 @@ export class GradientWorker {
 
   /**
    * One pull -> gradient -> push on the unit's examples from `start`. Returns how many examples it
-   * used up: 0 when the hub refused the gradient for a reason worth a retry.
+   * used up: 0 when the hub refused the gradient for a reason worth a retry. In async mode the push
+   * brings back the weights after it (`pullAfter`), so the next step needs no pull of its own.
    */
   private async step(unit: WorkUnit, data: Examples, start: number): Promise<number> {
     const { client } = this.options;
-    let pulled;
+    let pulled = this.pulledAfterPush;
+    this.pulledAfterPush = undefined;
     try {
-      pulled = await client.pull();
+      pulled ??= await client.pull();
     } catch (error) {
       if (!isPaused(error)) throw error;
       await sleep(PAUSED_RETRY_MS);
@@ -162,7 +175,9 @@ export class GradientWorker {
         loss: result.loss,
         unitId: unit.unitId,
         computeMs,
+        pullAfter: true,
       });
+      this.pulledAfterPush = reply.pulled;
       this.steps++;
       this.examples += count;
       this.options.onStep?.({
