@@ -51,6 +51,9 @@ const RETRYABLE = new Set<string>([
   ErrorCode.Paused,
   // A gradient far out of line (a rare honest one, or a fault): the next batch gets a new chance.
   ErrorCode.Outlier,
+  // A shard process is restarting: wait a moment, then pull fresh weights (it may have gone back to
+  // its last checkpoint).
+  ErrorCode.ShardUnavailable,
 ]);
 
 /**
@@ -61,9 +64,18 @@ const LOAD_AHEAD_BATCHES = 2;
 
 /** How long a worker waits before asking again while the operator has paused training. */
 const PAUSED_RETRY_MS = 2_000;
+/** How long a worker waits before asking again while a shard's process is not answering. */
+const SHARD_RETRY_MS = 1_000;
 
-function isPaused(error: unknown): boolean {
-  return error instanceof HubRequestError && error.code === ErrorCode.Paused;
+/** Refusals that say "not now": the worker waits this long before it asks again. */
+const WAIT_BEFORE_RETRY_MS = new Map<string, number>([
+  [ErrorCode.Paused, PAUSED_RETRY_MS],
+  [ErrorCode.ShardUnavailable, SHARD_RETRY_MS],
+]);
+
+/** How long to wait after this error before asking again; undefined when it is no "not now". */
+function waitBeforeRetry(error: unknown): number | undefined {
+  return error instanceof HubRequestError ? WAIT_BEFORE_RETRY_MS.get(error.code) : undefined;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -148,8 +160,9 @@ export class GradientWorker {
     try {
       pulled ??= await client.pull();
     } catch (error) {
-      if (!isPaused(error)) throw error;
-      await sleep(PAUSED_RETRY_MS);
+      const waitMs = waitBeforeRetry(error);
+      if (waitMs === undefined) throw error;
+      await sleep(waitMs);
       return 0;
     }
     // An explicit batch size wins; then the hub's request (it sizes batches by speed); then its default.
@@ -192,7 +205,8 @@ export class GradientWorker {
       if (!(error instanceof HubRequestError) || !RETRYABLE.has(error.code)) throw error;
       this.refused++;
       this.options.onRefused?.(error);
-      if (isPaused(error)) await sleep(PAUSED_RETRY_MS);
+      const waitMs = waitBeforeRetry(error);
+      if (waitMs !== undefined) await sleep(waitMs);
       return 0;
     }
   }

@@ -51,6 +51,11 @@ export const ErrorCode = {
   MalformedFrame: 'MALFORMED_FRAME',
   /** Connections from this address were closed for strikes again and again: new ones wait a while. */
   Banned: 'BANNED',
+  /**
+   * A shard of the weights did not answer (its process is restarting, or its machine is unreachable):
+   * nothing was changed on that shard. Workers wait a moment and pull again.
+   */
+  ShardUnavailable: 'SHARD_UNAVAILABLE',
   /** An unexpected failure inside the hub; details are in the hub's log, not in the reply. */
   Internal: 'INTERNAL',
 } as const;

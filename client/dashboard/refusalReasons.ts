@@ -76,6 +76,11 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     meaning: '--ban-after: a connection refused because its address kept being closed for strikes',
     kind: 'client',
   },
+  // Not a bug and not the worker's fault: the run goes on once the shard's process is back.
+  [ErrorCode.ShardUnavailable]: {
+    meaning: 'a shard process did not answer (restarting?); workers pull again shortly',
+    kind: 'rule',
+  },
   [ErrorCode.Internal]: { meaning: 'an unexpected failure in the hub (see its log)', kind: 'hub' },
 };
 
