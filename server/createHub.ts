@@ -1,15 +1,15 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server as SocketServer, type Server } from 'socket.io';
 import { SAMPLE_DIGIT_COUNT, type SampleDigits } from '../shared/dashboardProtocol.js';
-import { layoutOfModel, shardRanges, type ParameterLayout, type ShardRange } from '../shared/layout.js';
-import { buildModel, IMAGE_PIXELS } from '../shared/models.js';
+import { ErrorCode, HubError } from '../shared/errors.js';
+import { shardRanges, type ParameterLayout, type ShardRange } from '../shared/layout.js';
+import { IMAGE_PIXELS } from '../shared/models.js';
 import {
   PROTOCOL_VERSION,
   type ClientToServerEvents,
   type RunConfig,
   type ServerToClientEvents,
 } from '../shared/protocol.js';
-import { readFlatWeights } from '../shared/training.js';
 import { Coordinator } from './actors/Coordinator.js';
 import { ShardActor } from './actors/ShardActor.js';
 import { LocalShardRef, type ShardRef } from './actors/ShardRef.js';
@@ -32,6 +32,7 @@ import { createHubMetrics } from './metrics/hubMetrics.js';
 import { attachAdminChannel } from './dashboard/AdminChannel.js';
 import { DashboardFeed } from './dashboard/DashboardFeed.js';
 import { ShardTraffic } from './metrics/ShardTraffic.js';
+import { initialFlatWeights } from './initialWeights.js';
 import { createUpdateRule } from './optimizers/updateRules.js';
 import type { HubOptions } from './options.js';
 
@@ -45,6 +46,12 @@ export interface HubDeps {
   readonly checkpointNow?: () => Promise<{ file: string; globalStep: number }>;
   /** Guards every action that changes the run (HTTP /api/admin/*). */
   readonly adminToken: string;
+  /**
+   * Shards in other processes (`--role coordinator`: NatsShardRefs), one per shard range in index
+   * order; each keeps its own weights and checkpoints. Absent: the hub builds its own in-process shard
+   * actors (the embedded default).
+   */
+  readonly remoteShards?: readonly ShardRef[];
 }
 
 export interface Hub {
@@ -57,7 +64,10 @@ export interface Hub {
   /** Every shard's current weights, concatenated: the model's flat vector. */
   weights(): Promise<Float32Array>;
   evaluateNow(): Promise<Evaluation>;
-  /** The whole run state at this moment, with the test accuracy of exactly these weights. */
+  /**
+   * The whole run state at this moment, with the test accuracy of exactly these weights. With remote
+   * shards, the coordinator's state only (no shards: each shard process checkpoints itself).
+   */
   checkpoint(): Promise<RunCheckpoint>;
   close(): Promise<void>;
 }
@@ -76,8 +86,9 @@ const BAN_WINDOW_SECS = 600;
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 
 /**
- * The composition root: builds the shard actors with the model's initial weights, the coordinator,
- * the socket gateway, the HTTP routes and the periodic evaluation, all on the given HTTP server.
+ * The composition root: builds the shard actors with the model's initial weights (or takes remote
+ * ones), the coordinator, the socket gateway, the HTTP routes and the periodic evaluation, all on the
+ * given HTTP server.
  */
 export async function createHub({
   http,
@@ -91,27 +102,35 @@ export async function createHub({
   /** Carry on a run from this checkpoint (its settings already checked against `options`). */
   resume?: RunCheckpoint;
 }): Promise<Hub> {
-  const model = buildModel(options.model);
-  const layout = layoutOfModel(model);
-  const initial = resume ? null : await readFlatWeights(model, layout);
-  model.dispose();
-
+  const { layout, weights: initial } = await initialFlatWeights(options.model);
   const ranges = shardRanges(layout.totalLength, options.shards);
-  const rule = createUpdateRule(options.optimizer);
-  const shards: ShardRef[] = ranges.map((range) => {
-    const saved = resume?.shards[range.index];
-    return new LocalShardRef(
-      new ShardActor({
-        index: range.index,
-        offset: range.offset,
-        initialWeights: saved?.weights ?? initial!.subarray(range.offset, range.offset + range.length),
-        rule,
-        learningRate: options.learningRate,
-        aggregation: options.aggregate,
-        restore: saved,
-      }),
-    );
-  });
+  const remote = deps.remoteShards !== undefined;
+  let shards: readonly ShardRef[];
+  if (deps.remoteShards) {
+    await checkRemoteShards(deps.remoteShards, ranges, options);
+    shards = deps.remoteShards;
+  } else {
+    const rule = createUpdateRule(options.optimizer);
+    shards = ranges.map((range) => {
+      const saved = resume?.shards[range.index];
+      return new LocalShardRef(
+        new ShardActor({
+          index: range.index,
+          offset: range.offset,
+          initialWeights: saved?.weights ?? initial.subarray(range.offset, range.offset + range.length),
+          rule,
+          learningRate: options.learningRate,
+          aggregation: options.aggregate,
+          restore: saved,
+        }),
+      );
+    });
+  }
+  // While a remote shard is down every periodic read fails: its RetryableShardRef has said so once.
+  const logError = (message: string, error: unknown): void => {
+    if (!(error instanceof HubError && error.code === ErrorCode.ShardUnavailable))
+      deps.logError(message, error);
+  };
   const units = new UnitPool({
     totalExamples: deps.mnist.train.count,
     unitSize: options.unitSize,
@@ -166,7 +185,7 @@ export async function createHub({
       return { weights: await weights(), globalStep, examplesSeen };
     },
     evaluate: deps.evaluate,
-    onError: (error) => deps.logError('evaluation failed', error),
+    onError: (error) => logError('evaluation failed', error),
     latest: resume?.evaluation ?? null,
   });
   const startedAt = resume?.startedAt ?? Date.now();
@@ -241,9 +260,7 @@ export async function createHub({
       dashboard.runChanged({ mode });
     },
     async reset() {
-      const fresh = buildModel(options.model);
-      const flat = await readFlatWeights(fresh, layout);
-      fresh.dispose();
+      const { weights: flat } = await initialFlatWeights(options.model);
       await coordinator.reset((index) =>
         flat.subarray(ranges[index].offset, ranges[index].offset + ranges[index].length),
       );
@@ -312,7 +329,7 @@ export async function createHub({
     intervalMs: options.dashboardIntervalMs,
     parameterViewsEveryMs: 3_000,
     history: resume?.history,
-    onError: (error) => deps.logError('dashboard update failed', error),
+    onError: (error) => logError('dashboard update failed', error),
   });
 
   return {
@@ -329,25 +346,31 @@ export async function createHub({
       // shards answer synchronously) describe the same moment.
       const counters = coordinator.checkpoint();
       const cursor = units.state();
+      const common = {
+        savedAt: Date.now(),
+        startedAt,
+        // The operator may have changed these while the run went on.
+        config: { ...options, mode: coordinator.mode, learningRate },
+        coordinator: counters,
+        units: cursor,
+        history: dashboard.historyPoints(),
+      };
+      // Remote shards checkpoint themselves, each at its own moment (a run checkpoint cannot hold one
+      // consistent snapshot of processes that go on applying): the latest measurement stands in.
+      if (remote) return { ...common, shards: [], evaluation: evaluation.latest };
       const saved = await Promise.all(shards.map((shard) => shard.ask({ type: 'checkpoint' })));
       const flat = new Float32Array(layout.totalLength);
       saved.forEach((s) => flat.set(s.weights, s.offset));
       const measured = await deps.evaluate(flat);
       return {
-        savedAt: Date.now(),
-        startedAt,
-        // The operator may have changed these while the run went on.
-        config: { ...options, mode: coordinator.mode, learningRate },
+        ...common,
         shards: saved,
-        coordinator: counters,
-        units: cursor,
         evaluation: {
           ...measured,
           globalStep: counters.globalStep,
           examplesSeen: counters.examplesSeen,
           at: Date.now(),
         },
-        history: dashboard.historyPoints(),
       };
     },
     async close() {
@@ -358,6 +381,34 @@ export async function createHub({
       http.off('request', app);
     },
   };
+}
+
+/**
+ * Remote shards must split the model as this hub does: one process per range, each answering for
+ * exactly its floats. A shard process started with another --model or --shards is refused here, with
+ * both splits named, before any worker can push.
+ */
+async function checkRemoteShards(
+  refs: readonly ShardRef[],
+  ranges: readonly ShardRange[],
+  options: HubOptions,
+): Promise<void> {
+  if (refs.length !== ranges.length) {
+    throw new Error(`${refs.length} remote shard(s) given for --shards ${ranges.length}`);
+  }
+  const statuses = await Promise.all(refs.map((ref) => ref.ask({ type: 'status' })));
+  const wrong = statuses.filter(
+    (s, i) => s.index !== i || s.offset !== ranges[i].offset || s.length !== ranges[i].length,
+  );
+  if (wrong.length > 0) {
+    const s = wrong[0];
+    const expected = ranges[s.index] ?? ranges[0];
+    throw new Error(
+      `shard ${s.index} holds floats [${s.offset}, +${s.length}), but --model ${options.model} --shards ` +
+        `${options.shards} puts shard ${expected.index} at [${expected.offset}, +${expected.length}): start ` +
+        `every shard process and the coordinator with the same --model and --shards`,
+    );
+  }
 }
 
 /** The first `count` test digits, shown on the dashboard with the model's current predictions. */

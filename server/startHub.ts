@@ -6,6 +6,8 @@ import { loadMnist } from './data/mnist.js';
 import { Evaluator } from './evaluation/Evaluator.js';
 import { generateAdminToken } from './http/adminAuth.js';
 import type { HubOptions } from './options.js';
+import type { ShardRef } from './actors/ShardRef.js';
+import { CheckpointMismatchError, type RunCheckpoint } from './checkpoints/runCheckpoint.js';
 import {
   Checkpointer,
   planResume,
@@ -37,12 +39,15 @@ export interface ListenOptions {
 
 /**
  * Everything `npm start` runs, on one HTTP server: data, evaluator thread, hub, listening socket,
- * and (with `checkpoints`) resuming from the newest valid checkpoint and writing new ones.
+ * and (with `checkpoints`) resuming from the newest valid checkpoint and writing new ones. With
+ * `remoteShards` (`--role coordinator`) the hub runs on shard processes, and its checkpoints hold the
+ * coordinator's state only.
  */
 export async function startHub(
   options: HubOptions,
   listen: ListenOptions,
   checkpoints?: CheckpointOptions,
+  remoteShards?: readonly ShardRef[],
 ): Promise<RunningHub> {
   const log = listen.log ?? (() => undefined);
   await initNodeTf();
@@ -52,6 +57,7 @@ export async function startHub(
     log(`hub: checkpoint ${file} is damaged (${reason}); using the one before it`);
   }
   const resume = plan?.checkpoint ?? undefined;
+  if (resume) checkShardsKept(resume, remoteShards !== undefined, plan!.file!);
   if (resume) {
     const accuracy = resume.evaluation ? `test accuracy ${resume.evaluation.accuracy.toFixed(4)}, ` : '';
     const age = ((Date.now() - resume.savedAt) / 1000).toFixed(0);
@@ -80,6 +86,7 @@ export async function startHub(
         logError: (message, error) => console.error(`hub: ${message}:`, error),
         checkpointNow: checkpoints ? () => checkpointer!.writeNow() : undefined,
         adminToken,
+        remoteShards,
       },
     });
     const running = hub;
@@ -92,7 +99,7 @@ export async function startHub(
         resume?.coordinator.globalStep ?? null,
       );
     }
-    if (resume) {
+    if (resume && !remoteShards) {
       // Measure the restored weights before any worker can change them: proof that what was
       // loaded is what was saved.
       const check = await running.evaluateNow();
@@ -128,4 +135,23 @@ export async function startHub(
       await evaluator.close();
     },
   };
+}
+
+/**
+ * A run checkpoint holds the shards' weights only when the hub owns its shards. An embedded hub must
+ * not resume a coordinator's checkpoint (it would start the shards from fresh weights under the saved
+ * counters), nor a coordinator an embedded hub's (its shard processes resume from their own files).
+ */
+function checkShardsKept(resume: RunCheckpoint, remote: boolean, file: string): void {
+  const savedByCoordinator = resume.shards.length === 0;
+  if (savedByCoordinator === remote) return;
+  throw new CheckpointMismatchError(
+    savedByCoordinator
+      ? `checkpoint ${file} was saved by a coordinator (--role coordinator): the weights are in its shard ` +
+          `processes' own checkpoints (<checkpoint-dir>/shard-<i>/), not in it. Resume it with --role ` +
+          `coordinator, or start with --fresh (or another --checkpoint-dir).`
+      : `checkpoint ${file} was saved by an embedded hub and holds its shards' weights, which shard ` +
+          `processes do not read (they resume from <checkpoint-dir>/shard-<i>/). Start the coordinator with ` +
+          `--fresh or another --checkpoint-dir.`,
+  );
 }

@@ -16,10 +16,14 @@ export interface RunCheckpoint {
   /** When the run first started (elapsed time goes on across restarts). */
   readonly startedAt: number;
   readonly config: HubOptions;
+  /**
+   * Every shard's state; empty when the shards keep their own checkpoints (a coordinator whose shards
+   * are processes on NATS: see server/cluster/shardCheckpoint.ts).
+   */
   readonly shards: readonly ShardCheckpoint[];
   readonly coordinator: CoordinatorCheckpoint;
   readonly units: UnitPoolState;
-  /** Test accuracy of exactly these weights. */
+  /** Test accuracy of exactly these weights (with remote shards: the latest measurement). */
   readonly evaluation: Evaluation | null;
   /** The dashboard's history. */
   readonly history: readonly HistoryPoint[];

@@ -6,7 +6,7 @@ import type { AggregationRule } from '../aggregation/robustAggregate.js';
 import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
 import { createUpdateRule, type OptimizerName } from '../optimizers/updateRules.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
-import { initialFlatWeights } from './initialWeights.js';
+import { initialFlatWeights } from '../initialWeights.js';
 import { ShardTimeoutError, ShardUnavailableError } from './clusterErrors.js';
 import { NatsShardHost } from './NatsShardHost.js';
 import { NatsShardRef } from './NatsShardRef.js';

@@ -205,7 +205,14 @@ class WorkerSession {
     this.deps.traffic.recordIn(floatsPerShard(selection, shardRanges));
     if (!request.pullAfter || coordinator.mode !== 'async') return result;
     const everything = resolveSelection({}, layout, shardRanges);
-    return { ...result, pulled: await this.snapshot(everything, workerId, undefined) };
+    try {
+      return { ...result, pulled: await this.snapshot(everything, workerId, undefined) };
+    } catch (error) {
+      // The push was applied and counted: a shard that went away since must not turn it into a
+      // refusal. Without `pulled` the worker pulls for itself (and hears SHARD_UNAVAILABLE then).
+      if (error instanceof HubError && error.code === ErrorCode.ShardUnavailable) return result;
+      throw error;
+    }
   }
 
   private lease(workerId: string): object {

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
+import { ErrorCode, HubError } from '../../shared/errors.js';
 
 /**
  * The last handler: an unexpected failure in any route answers 500 with a named code and no details
@@ -8,6 +9,11 @@ export function internalErrors(logError: (message: string, error: unknown) => vo
   return (error, req, res, next) => {
     if (res.headersSent) {
       next(error);
+      return;
+    }
+    if (error instanceof HubError && error.code === ErrorCode.ShardUnavailable) {
+      // A remote shard restarting: no bug, and the hub's log has already said so.
+      res.status(503).json(error.toBody());
       return;
     }
     logError(`${req.method} ${req.path} failed`, error);
