@@ -1,56 +1,135 @@
 import { CheckpointMismatchError } from './checkpoints/runCheckpoint.js';
-import { parseHubCommandLine } from './cli/hubCommand.js';
+import { parseHubCommandLine, type ClusterRole, type HubCommandLine } from './cli/hubCommand.js';
+import { connectRemoteShards, type RemoteShards } from './cluster/remoteShards.js';
+import { shardCheckpointDir } from './cluster/shardCheckpoint.js';
+import { runShardProcess } from './cluster/shardProcess.js';
 import { startHub } from './startHub.js';
 
-const { host, port, adminToken, options, checkpoints } = parseHubCommandLine(process.argv.slice(2));
+const cli = parseHubCommandLine(process.argv.slice(2));
+if (cli.cluster?.role === 'shard') await runShard(cli, cli.cluster);
+else await runHub(cli, cli.cluster);
 
-try {
-  const running = await startHub(options, { host, port, adminToken, log: console.log }, checkpoints);
-  const { hub, url } = running;
-  console.log(
-    `hub: ${options.mode} mode, model ${options.model} (${hub.layout.totalLength.toLocaleString('en')} parameters), ` +
-      `${options.shards} shard(s), ${options.optimizer} lr ${options.learningRate}, batch ${options.batchSize}`,
-  );
-  console.log(`hub: dashboard ${url}/`);
-  console.log(`hub: worker    ${url}/worker   (open it in any browser to lend it to training)`);
-  console.log(`hub: status    ${url}/api/status`);
-  console.log(`hub: metrics   ${url}/metrics`);
-  console.log(`hub: checkpoints every ${checkpoints.intervalMs / 1000} s in ${checkpoints.dir}`);
-  if (!adminToken) {
-    // Printed once, here only: whoever holds it may pause the run, change the rate or mode, checkpoint,
-    // reset. In the link it rides in the fragment, which the browser never sends to the hub.
-    console.log(
-      `hub: admin token ${running.adminToken}  (for /api/admin/*; set your own with --admin-token)`,
+/** The hub: embedded (its own shard actors) or, with --role coordinator, on shard processes. */
+async function runHub(
+  { host, port, adminToken, options, checkpoints }: HubCommandLine,
+  cluster?: ClusterRole,
+) {
+  let remote: RemoteShards | undefined;
+  try {
+    if (cluster) {
+      console.log(`hub: coordinator of ${options.shards} shard process(es) on NATS ${cluster.natsUrl}`);
+      remote = await connectRemoteShards({
+        natsUrl: cluster.natsUrl,
+        shards: options.shards,
+        subjectPrefix: cluster.subjectPrefix,
+        log: console.log,
+      });
+    }
+    const running = await startHub(
+      options,
+      { host, port, adminToken, log: console.log },
+      checkpoints,
+      remote?.refs,
     );
+    const { hub, url } = running;
     console.log(
-      `hub: admin     ${url}/#admin=${encodeURIComponent(running.adminToken)}   (the dashboard with its controls; keep it private)`,
+      `hub: ${options.mode} mode, model ${options.model} (${hub.layout.totalLength.toLocaleString('en')} parameters), ` +
+        `${options.shards} shard(s)${remote ? ' on NATS' : ''}, ${options.optimizer} lr ${options.learningRate}, batch ${options.batchSize}`,
     );
-  } else {
-    console.log(`hub: admin     ${url}/#admin=<your --admin-token>   (the dashboard with its controls)`);
+    console.log(`hub: dashboard ${url}/`);
+    console.log(`hub: worker    ${url}/worker   (open it in any browser to lend it to training)`);
+    console.log(`hub: status    ${url}/api/status`);
+    console.log(`hub: metrics   ${url}/metrics`);
+    const what = remote ? 'checkpoints of the run (the shards keep their own)' : 'checkpoints';
+    console.log(`hub: ${what} every ${checkpoints.intervalMs / 1000} s in ${checkpoints.dir}`);
+    if (!adminToken) {
+      // Printed once, here only: whoever holds it may pause the run, change the rate or mode, checkpoint,
+      // reset. In the link it rides in the fragment, which the browser never sends to the hub.
+      console.log(
+        `hub: admin token ${running.adminToken}  (for /api/admin/*; set your own with --admin-token)`,
+      );
+      console.log(
+        `hub: admin     ${url}/#admin=${encodeURIComponent(running.adminToken)}   (the dashboard with its controls; keep it private)`,
+      );
+    } else {
+      console.log(`hub: admin     ${url}/#admin=<your --admin-token>   (the dashboard with its controls)`);
+    }
+    onSignal((signal) => {
+      console.log(`hub: ${signal}, writing a last checkpoint and shutting down`);
+      return running.close().then(() => remote?.close());
+    }, 'hub');
+  } catch (error) {
+    await remote?.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      console.error(`hub: port ${port} on ${host} is in use; pick another with --port (or --port 0).`);
+    } else if (error instanceof CheckpointMismatchError) {
+      console.error(`hub: ${error.message}`);
+    } else {
+      console.error('hub: failed to start:', error instanceof Error ? error.message : error);
+    }
+    process.exit(1);
   }
+}
+
+/** `--role shard`: one shard actor served on NATS, with its own checkpoints. */
+async function runShard({ options, checkpoints }: HubCommandLine, cluster: ClusterRole & { role: 'shard' }) {
+  const index = cluster.shardIndex;
+  try {
+    const shard = await runShardProcess({
+      natsUrl: cluster.natsUrl,
+      shardIndex: index,
+      shards: options.shards,
+      model: options.model,
+      optimizer: options.optimizer,
+      learningRate: options.learningRate,
+      // One seed for every shard of a run: they all slice the same initial model.
+      seed: options.seed,
+      checkpointDir: checkpoints.dir,
+      checkpointEveryMs: checkpoints.intervalMs,
+      keepCheckpoints: checkpoints.keep,
+      subjectPrefix: cluster.subjectPrefix,
+      aggregation: options.aggregate,
+      log: (line) => console.log(line),
+    });
+    console.log(
+      `shard ${index}: checkpoints every ${checkpoints.intervalMs / 1000} s (while it changes) in ` +
+        `${shardCheckpointDir(checkpoints.dir, index)}`,
+    );
+    let stopping = false;
+    onSignal((signal) => {
+      stopping = true;
+      console.log(`shard ${index}: ${signal}, writing a last checkpoint and shutting down`);
+      return shard.close();
+    }, `shard ${index}`);
+    void shard.closed.then((error) => {
+      if (stopping) return;
+      console.error(
+        `shard ${index}: the NATS connection closed for good${error ? `: ${error.message}` : ''}`,
+      );
+      process.exit(1);
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`shard ${index}: failed to start: ${message}`);
+    process.exit(1);
+  }
+}
+
+/** Ctrl-C / SIGTERM: `stop` once (a second signal while stopping is ignored), then exit. */
+function onSignal(stop: (signal: string) => Promise<unknown>, who: string): void {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`hub: ${signal}, writing a last checkpoint and shutting down`);
-    running.close().then(
+    stop(signal).then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error('hub: shutdown failed:', error);
+        console.error(`${who}: shutdown failed:`, error);
         process.exit(1);
       },
     );
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
-} catch (error) {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') {
-    console.error(`hub: port ${port} on ${host} is in use; pick another with --port (or --port 0).`);
-  } else if (error instanceof CheckpointMismatchError) {
-    console.error(`hub: ${error.message}`);
-  } else {
-    console.error('hub: failed to start:', error instanceof Error ? error.message : error);
-  }
-  process.exit(1);
 }

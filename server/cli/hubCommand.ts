@@ -1,11 +1,30 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { MODEL_NAMES, type ModelName } from '../../shared/models.js';
 import { COMPRESSIONS, TRAINING_MODES, type Compression, type TrainingMode } from '../../shared/protocol.js';
 import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
 import { AGGREGATION_RULES, type AggregationRule } from '../aggregation/robustAggregate.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.js';
 import { DEFAULT_HUB_OPTIONS as D, type HubOptions } from '../options.js';
-import { integerIn, positiveNumber, secondsToMs } from './parsers.js';
+import { DEFAULT_SUBJECT_PREFIX, shardSubject } from '../cluster/subjects.js';
+import { integerIn, natsUrl, positiveNumber, secondsToMs } from './parsers.js';
+
+export const CLUSTER_ROLES = ['shard', 'coordinator'] as const;
+
+/** A process of a cluster on NATS (`--nats` and `--role`); absent: the embedded hub, all in one. */
+export type ClusterRole =
+  | {
+      /** The full hub (HTTP, dashboard, worker gateway, coordinator) on shard processes. */
+      readonly role: 'coordinator';
+      readonly natsUrl: string;
+      readonly subjectPrefix: string;
+    }
+  | {
+      /** One shard actor: floats of range `shardIndex` of `--shards`, served on NATS. */
+      readonly role: 'shard';
+      readonly natsUrl: string;
+      readonly subjectPrefix: string;
+      readonly shardIndex: number;
+    };
 
 export interface HubCommandLine {
   readonly host: string;
@@ -14,6 +33,7 @@ export interface HubCommandLine {
   readonly adminToken?: string;
   readonly options: HubOptions;
   readonly checkpoints: CheckpointOptions;
+  readonly cluster?: ClusterRole;
 }
 
 const DEFAULT_CHECKPOINTS: CheckpointOptions = {
@@ -77,7 +97,7 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
         .argParser(integerIn(1, 4096)),
     )
     .addOption(
-      new Option('--seed <n>', 'seed of the work-unit order')
+      new Option('--seed <n>', 'seed of the work-unit order (--role shard: of the initial weights)')
         .default(D.seed)
         .argParser(integerIn(0, 2 ** 31)),
     )
@@ -182,8 +202,46 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     )
     .addOption(
       new Option('--fresh', 'start a new run instead of resuming the newest checkpoint').default(false),
+    )
+    .optionsGroup('Several machines (NATS; see README "Run on several machines"):')
+    .addOption(
+      new Option(
+        '--nats <url>',
+        'NATS server every process of the cluster uses, e.g. nats://10.0.0.5:4222 (needs --role)',
+      ).argParser(natsUrl),
+    )
+    .addOption(
+      new Option(
+        '--role <role>',
+        'shard: serve one shard of the weights (with --shard-index; keeps its own checkpoints in ' +
+          '<checkpoint-dir>/shard-<i>/); coordinator: the hub (HTTP, dashboard, workers) on --shards shard ' +
+          'processes. Default: embedded, everything in this process',
+      ).choices(CLUSTER_ROLES),
+    )
+    .addOption(
+      new Option('--shard-index <i>', '--role shard: which shard, 0 to --shards minus 1').argParser(
+        integerIn(0, 63),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--subject-prefix <prefix>',
+        'NATS subjects are <prefix>.shard.<i>: one prefix per run sharing a NATS server',
+      )
+        .default(DEFAULT_SUBJECT_PREFIX)
+        .argParser(subjectPrefix),
     );
 
+  program.addHelpText(
+    'after',
+    `
+Several machines: a nats-server with max_payload raised (README "Run on several machines"), then one
+process per shard and one coordinator, all with the same --model, --shards, --optimizer, --lr, --seed
+and --subject-prefix:
+  npm run hub -- --nats nats://HOST:4222 --role shard --shards 2 --shard-index 0   (and 1)
+  npm start -- --nats nats://HOST:4222 --role coordinator --shards 2 --host 0.0.0.0
+A shard that is killed and started again resumes from its checkpoint; workers wait and retry meanwhile.`,
+  );
   program.parse(argv, { from: 'user' });
   const f = program.opts<{
     port: number;
@@ -215,7 +273,12 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     checkpointSecs: number;
     keepCheckpoints: number;
     fresh: boolean;
+    nats?: string;
+    role?: (typeof CLUSTER_ROLES)[number];
+    shardIndex?: number;
+    subjectPrefix: string;
   }>();
+  const cluster = clusterRole(f, (message) => program.error(`error: ${message}`));
   return {
     host: f.host,
     port: f.port,
@@ -251,5 +314,59 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
       keep: f.keepCheckpoints,
       fresh: f.fresh,
     },
+    cluster,
   };
+}
+
+/** `--nats`, `--role` and `--shard-index` only make sense together; `fail` exits with the message. */
+function clusterRole(
+  f: {
+    nats?: string;
+    role?: 'shard' | 'coordinator';
+    shardIndex?: number;
+    subjectPrefix: string;
+    shards: number;
+    fresh: boolean;
+  },
+  fail: (message: string) => never,
+): ClusterRole | undefined {
+  if (f.role === undefined) {
+    if (f.nats !== undefined) {
+      fail(
+        '--nats needs --role shard or --role coordinator (without both, the hub runs embedded in one process)',
+      );
+    }
+    if (f.shardIndex !== undefined) fail('--shard-index needs --role shard');
+    return undefined;
+  }
+  if (f.nats === undefined) {
+    fail(`--role ${f.role} needs --nats <url>: the NATS server every process of the cluster uses`);
+  }
+  if (f.role === 'coordinator') {
+    if (f.shardIndex !== undefined) fail('--shard-index is for --role shard; a coordinator uses every shard');
+    return { role: 'coordinator', natsUrl: f.nats, subjectPrefix: f.subjectPrefix };
+  }
+  if (f.shardIndex === undefined) fail(`--role shard needs --shard-index <i> (0 to ${f.shards - 1})`);
+  if (f.shardIndex >= f.shards) {
+    fail(
+      `--shard-index ${f.shardIndex} is out of range for --shards ${f.shards}: expected 0 to ${f.shards - 1}`,
+    );
+  }
+  if (f.fresh) {
+    fail(
+      '--fresh is not for --role shard: a shard resumes from <checkpoint-dir>/shard-<i>/; point it at an empty --checkpoint-dir to start over',
+    );
+  }
+  return { role: 'shard', natsUrl: f.nats, subjectPrefix: f.subjectPrefix, shardIndex: f.shardIndex };
+}
+
+function subjectPrefix(value: string): string {
+  try {
+    shardSubject(value, 0);
+    return value;
+  } catch {
+    throw new InvalidArgumentError(
+      `expected dot-separated tokens of letters, digits, _ and - (no spaces or wildcards), got "${value}".`,
+    );
+  }
 }

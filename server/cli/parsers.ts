@@ -32,3 +32,14 @@ export function httpUrl(value: string): string {
   }
   throw new InvalidArgumentError(`expected an http(s) URL such as http://127.0.0.1:8080, got "${value}".`);
 }
+
+/** A NATS server URL: nats://HOST:PORT (or tls://), as nats-server prints it. */
+export function natsUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if ((url.protocol === 'nats:' || url.protocol === 'tls:') && url.hostname !== '') return value;
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidArgumentError(`expected a NATS URL such as nats://127.0.0.1:4222, got "${value}".`);
+}

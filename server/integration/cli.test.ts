@@ -74,6 +74,10 @@ describe('hub CLI', () => {
       '--checkpoint-secs',
       '--keep-checkpoints',
       '--fresh',
+      '--nats',
+      '--role',
+      '--shard-index',
+      '--subject-prefix',
     ]) {
       expect(stdout).toContain(flag);
     }
@@ -85,6 +89,12 @@ describe('hub CLI', () => {
     [['--lr', '-1'], /--lr.*expected a positive number/],
     [['--model', 'resnet'], /Allowed choices are mlp, cnn, deep-cnn/],
     [['--bogus'], /unknown option '--bogus'/],
+    [['--role', 'shard'], /--role shard needs --nats <url>/],
+    [['--nats', 'nats://127.0.0.1:4222'], /--nats needs --role shard or --role coordinator/],
+    [
+      ['--nats', 'nats://127.0.0.1:4222', '--role', 'shard', '--shard-index', '2'],
+      /--shard-index 2 is out of range for --shards 2: expected 0 to 1/,
+    ],
   ])('refuses %j with a clear error', async (args, message) => {
     const { code, stderr } = await finished(run('server/main.ts', args));
     expect(code).not.toBe(0);
