@@ -1,0 +1,250 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../shared/errors.js';
+import { GradientWorker, type WorkerSummary } from '../../shared/GradientWorker.js';
+import type { HubClient } from '../../shared/HubClient.js';
+import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
+import { CheckpointMismatchError, encodeRunCheckpoint } from '../checkpoints/runCheckpoint.js';
+import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
+import { startHub, type RunningHub } from '../startHub.js';
+import { connectClient } from '../testing/testHub.js';
+import { initNodeTf } from '../tf/initNodeTf.js';
+import { NatsShardRef } from './NatsShardRef.js';
+import { startNatsServer, type RunningNatsServer } from './natsServer.js';
+import { connectRemoteShards, type RemoteShards } from './remoteShards.js';
+
+/**
+ * The cluster as an operator runs it: a real nats-server, each shard a `--role shard` process of the
+ * hub CLI, a coordinator hub (in this process) on them, and two headless workers. One shard process
+ * is SIGKILLed mid-run and started again: it resumes from its own checkpoint, and neither the hub nor
+ * the workers restart. Same model, mode, workers and target as server/integration/training.test.ts.
+ */
+
+const TARGET_ACCURACY = 0.9;
+const EXAMPLE_BUDGET = 40_000;
+const WORKERS = 2;
+const BATCH = 64;
+const SHARDS = 2;
+const PREFIX = 'cluster-test';
+/** The shard killed, and when: early enough that the run is far from the target. */
+const KILLED_SHARD = 1;
+const KILL_AT_STEP = 60;
+/** How long the shard stays dead before it is started again. */
+const DEAD_MS = 2_000;
+
+const opened = {
+  children: [] as ChildProcess[],
+  clients: [] as HubClient[],
+  hubs: [] as RunningHub[],
+  remote: [] as RemoteShards[],
+  connections: [] as NatsConnection[],
+  nats: [] as RunningNatsServer[],
+  dirs: [] as string[],
+};
+
+afterEach(async () => {
+  opened.clients.splice(0).forEach((client) => client.close());
+  for (const hub of opened.hubs.splice(0)) await hub.close();
+  for (const remote of opened.remote.splice(0)) await remote.close();
+  for (const connection of opened.connections.splice(0)) await connection.close();
+  for (const child of opened.children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  }
+  for (const server of opened.nats.splice(0)) await server.close();
+  for (const dir of opened.dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+interface ShardChild {
+  readonly child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+}
+
+/** `npm run hub -- --role shard …` as a child; resolves once it serves on NATS. */
+async function spawnShard(natsUrl: string, index: number, checkpointDir: string): Promise<ShardChild> {
+  // Node with tsx's loader rather than the tsx CLI, whose script runs in a grandchild that a SIGKILL
+  // of the CLI would leave behind.
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join('server', 'main.ts'),
+      ...['--nats', natsUrl, '--role', 'shard', '--shards', String(SHARDS), '--shard-index', String(index)],
+      ...['--model', 'cnn', '--seed', '7', '--subject-prefix', PREFIX],
+      ...['--checkpoint-dir', checkpointDir, '--checkpoint-secs', '0.5'],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  opened.children.push(child);
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output += `${line}\n`;
+      if (/serving floats/.test(line)) resolve();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`shard ${index} exited (${code}) before serving:\n${output}`)),
+    );
+  });
+  return { child, output: () => output };
+}
+
+const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => ({
+  ...DEFAULT_HUB_OPTIONS,
+  mode: 'async',
+  model: 'cnn',
+  shards: SHARDS,
+  evalIntervalMs: 2_000,
+  evalExamples: 10_000,
+  ...overrides,
+});
+
+describe('a coordinator on shard processes over NATS', () => {
+  it(`trains cnn to test accuracy >= ${TARGET_ACCURACY} through a SIGKILL and restart of a shard process`, async () => {
+    await initNodeTf('wasm');
+    const nats = await startNatsServer();
+    opened.nats.push(nats);
+    const dir = await mkdtemp(join(tmpdir(), 'cluster-'));
+    opened.dirs.push(dir);
+    const shardChildren = await Promise.all(
+      Array.from({ length: SHARDS }, (_, i) => spawnShard(nats.url, i, dir)),
+    );
+    const hubLog: string[] = [];
+    const remote = await connectRemoteShards({
+      natsUrl: nats.url,
+      shards: SHARDS,
+      subjectPrefix: PREFIX,
+      log: (line) => hubLog.push(line),
+    });
+    opened.remote.push(remote);
+
+    // A coordinator that splits the model otherwise than its shards is refused before it serves.
+    await expect(
+      startHub(hubOptions({ model: 'mlp' }), { host: '127.0.0.1', port: 0 }, undefined, remote.refs),
+    ).rejects.toThrow(/shard 0 holds floats \[0, \+2997\), but --model mlp --shards 2 puts shard 0 at/);
+
+    const running = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, undefined, remote.refs);
+    opened.hubs.push(running);
+    for (let i = 0; i < WORKERS; i++) opened.clients.push(await connectClient(running, 'wasm'));
+
+    let restarted: Promise<ShardChild> | null = null;
+    let statusWhileDown: { code: number; body: unknown } | null = null;
+    let stepAtRestart = -1;
+    const killAndRestart = async (): Promise<ShardChild> => {
+      const victim = shardChildren[KILLED_SHARD].child;
+      victim.kill('SIGKILL');
+      await once(victim, 'exit');
+      await new Promise((resolve) => setTimeout(resolve, DEAD_MS));
+      const response = await fetch(`${running.url}/api/status`);
+      statusWhileDown = { code: response.status, body: await response.json() };
+      const child = await spawnShard(nats.url, KILLED_SHARD, dir);
+      stepAtRestart = running.hub.coordinator.status().globalStep;
+      return child;
+    };
+    const refusedCodes: string[] = [];
+    const workers = opened.clients.map(
+      (client) =>
+        new GradientWorker({
+          client,
+          batchSize: BATCH,
+          maxSteps: Math.floor(EXAMPLE_BUDGET / BATCH / WORKERS),
+          onStep: (report) => {
+            if (report.globalStep >= KILL_AT_STEP) restarted ??= killAndRestart();
+          },
+          onRefused: (error) => refusedCodes.push(error.code),
+        }),
+    );
+    let reached: { accuracy: number; examplesSeen: number } | null = null;
+    const started = performance.now();
+    const watcher = setInterval(() => {
+      // While the shard is down the status is a 503: the next tick asks again.
+      running.hub.status().then(
+        (status) => {
+          if (status.testAccuracy !== null && status.testAccuracy >= TARGET_ACCURACY && status.evaluation) {
+            reached ??= { accuracy: status.testAccuracy, examplesSeen: status.evaluation.examplesSeen };
+            workers.forEach((w) => w.stop());
+          }
+        },
+        () => undefined,
+      );
+    }, 500);
+    let summaries: WorkerSummary[];
+    try {
+      summaries = await Promise.all(workers.map((w) => w.run()));
+    } finally {
+      clearInterval(watcher);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    expect(restarted).not.toBeNull();
+    const comeBack = await restarted!;
+    const final = await running.hub.evaluateNow();
+    const best = reached ?? { accuracy: final.accuracy, examplesSeen: final.examplesSeen };
+    const status = await running.hub.status();
+    console.log(
+      `cluster: test accuracy ${best.accuracy.toFixed(4)} after ${best.examplesSeen} examples in ` +
+        `${seconds.toFixed(1)} s; ${status.refusals[ErrorCode.ShardUnavailable] ?? 0} SHARD_UNAVAILABLE ` +
+        `refusals; workers' refusals ${JSON.stringify(refusedCodes)}; ` +
+        `${summaries.reduce((n, s) => n + s.steps, 0)} gradients accepted`,
+    );
+    expect(best.examplesSeen).toBeLessThanOrEqual(EXAMPLE_BUDGET);
+    expect(best.accuracy).toBeGreaterThanOrEqual(TARGET_ACCURACY);
+    // Training went on after the restart, with the same hub and the same workers.
+    expect(stepAtRestart).toBeGreaterThanOrEqual(KILL_AT_STEP);
+    expect(status.globalStep).toBeGreaterThan(stepAtRestart);
+    // While the shard was down the hub answered, with a named code.
+    expect(statusWhileDown).toEqual({
+      code: 503,
+      body: { code: ErrorCode.ShardUnavailable, message: expect.stringMatching(/^shard 1 is not answering/) },
+    });
+
+    // The restarted shard came back from its own checkpoint, and the workers were told to wait.
+    expect(comeBack.output()).toMatch(
+      new RegExp(`shard ${KILLED_SHARD}: resumed from .*shard-${KILLED_SHARD}/checkpoint-.*: version \\d+`),
+    );
+    expect(status.refusals[ErrorCode.ShardUnavailable]).toBeGreaterThan(0);
+    expect(hubLog.join('\n')).toMatch(new RegExp(`shard ${KILLED_SHARD} answers again`));
+
+    // What the hub reports of each shard is what the shard itself says.
+    const connection = await connect({ servers: nats.url });
+    opened.connections.push(connection);
+    const direct = await Promise.all(
+      Array.from({ length: SHARDS }, (_, index) =>
+        new NatsShardRef({ connection, index, subjectPrefix: PREFIX }).ask({ type: 'status' }),
+      ),
+    );
+    expect(status.shards).toEqual(direct);
+    // The shard that never died saw every accepted push.
+    expect(direct[1 - KILLED_SHARD].version).toBeGreaterThanOrEqual(status.globalStep);
+
+    // The hub's run checkpoint holds the coordinator's state only: the shards keep their own.
+    const saved = await running.hub.checkpoint();
+    expect(saved.shards).toEqual([]);
+    expect(saved.coordinator.globalStep).toBe(status.globalStep);
+    // And an embedded hub refuses it rather than start fresh shards under its counters.
+    const runDir = join(dir, 'run');
+    await new CheckpointStore(runDir, 1).write(encodeRunCheckpoint(saved), saved.coordinator.globalStep);
+    const embedded = startHub(
+      hubOptions(),
+      { host: '127.0.0.1', port: 0 },
+      {
+        dir: runDir,
+        intervalMs: 60_000,
+        keep: 1,
+        fresh: false,
+      },
+    );
+    await expect(embedded).rejects.toBeInstanceOf(CheckpointMismatchError);
+    await expect(embedded).rejects.toThrow(/was saved by a coordinator \(--role coordinator\)/);
+  }, 300_000);
+});
