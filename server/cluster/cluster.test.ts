@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
@@ -18,6 +17,7 @@ import { initNodeTf } from '../tf/initNodeTf.js';
 import { NatsShardRef } from './NatsShardRef.js';
 import { startNatsServer, type RunningNatsServer } from './natsServer.js';
 import { connectRemoteShards, type RemoteShards } from './remoteShards.js';
+import { spawnShardCli, type ShardCli } from './testing/shardCli.js';
 
 /**
  * The cluster as an operator runs it: a real nats-server, each shard a `--role shard` process of the
@@ -63,41 +63,18 @@ afterEach(async () => {
   for (const dir of opened.dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-interface ShardChild {
-  readonly child: ChildProcess;
-  /** Everything it printed so far. */
-  output(): string;
-}
-
-/** `npm run hub -- --role shard …` as a child; resolves once it serves on NATS. */
-async function spawnShard(natsUrl: string, index: number, checkpointDir: string): Promise<ShardChild> {
-  // Node with tsx's loader rather than the tsx CLI, whose script runs in a grandchild that a SIGKILL
-  // of the CLI would leave behind.
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join('server', 'main.ts'),
-      ...['--nats', natsUrl, '--role', 'shard', '--shards', String(SHARDS), '--shard-index', String(index)],
-      ...['--model', 'cnn', '--seed', '7', '--subject-prefix', PREFIX],
-      ...['--checkpoint-dir', checkpointDir, '--checkpoint-secs', '0.5'],
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  opened.children.push(child);
-  let output = '';
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output += `${line}\n`;
-      if (/serving floats/.test(line)) resolve();
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`shard ${index} exited (${code}) before serving:\n${output}`)),
-    );
+/** A shard process of this run, registered for the afterEach. */
+async function spawnShard(natsUrl: string, index: number, checkpointDir: string): Promise<ShardCli> {
+  const shard = await spawnShardCli({
+    natsUrl,
+    index,
+    shards: SHARDS,
+    checkpointDir,
+    subjectPrefix: PREFIX,
+    args: ['--model', 'cnn', '--seed', '7', '--checkpoint-secs', '0.5'],
   });
-  return { child, output: () => output };
+  opened.children.push(shard.child);
+  return shard;
 }
 
 const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => ({
@@ -138,10 +115,10 @@ describe('a coordinator on shard processes over NATS', () => {
     opened.hubs.push(running);
     for (let i = 0; i < WORKERS; i++) opened.clients.push(await connectClient(running, 'wasm'));
 
-    let restarted: Promise<ShardChild> | null = null;
+    let restarted: Promise<ShardCli> | null = null;
     let statusWhileDown: { code: number; body: unknown } | null = null;
     let stepAtRestart = -1;
-    const killAndRestart = async (): Promise<ShardChild> => {
+    const killAndRestart = async (): Promise<ShardCli> => {
       const victim = shardChildren[KILLED_SHARD].child;
       victim.kill('SIGKILL');
       await once(victim, 'exit');
