@@ -3,7 +3,8 @@ import { ErrorCode } from '../../shared/errors.js';
 import { mulberry32 } from '../../shared/random.js';
 import { MAX_STALENESS_BUCKET, type PushResult } from './Coordinator.js';
 import { COORDINATOR_FUZZ_REGRESSIONS } from './fuzz-regressions/coordinatorSeeds.js';
-import type { ShardReply } from './ShardActor.js';
+import { ShardActor, type ShardReply } from './ShardActor.js';
+import { createUpdateRule } from '../optimizers/updateRules.js';
 import {
   check,
   checkAfter,
@@ -135,6 +136,41 @@ describe('Coordinator churn, async: bounded staleness', () => {
     const stale = track(hub.coordinator.push(w, push(gradient(3), { shards: [0], versions: [1, 1, 0] })));
     await deliverAll(hub);
     expect(stale).toMatchObject({ state: 'rejected', error: { code: ErrorCode.TooStale } });
+  });
+});
+
+describe('Coordinator churn: a shard restarted from an older checkpoint', () => {
+  it('counts staleness from the version it came back at, so --max-staleness does not refuse it for good', async () => {
+    const hub = makeHub('async', { maxStaleness: 0 });
+    const w = hub.coordinator.join({ backend: 'wasm' });
+    const saved = hub.actors[0].receive({ type: 'checkpoint' });
+    for (let i = 1; i <= 3; i++) {
+      await hub.coordinator.push(w, push(gradient(i), { versions: versionsOf(hub) }));
+    }
+    expect(versionsOf(hub)).toEqual([3, 3, 3]);
+    // Shard 0's process is killed and started again from its checkpoint at version 0.
+    const restored = new ShardActor({
+      index: 0,
+      offset: saved.offset,
+      initialWeights: saved.weights,
+      rule: createUpdateRule('sgd'),
+      learningRate: 1,
+      restore: saved,
+    });
+    hub.actors[0] = restored;
+    hub.refs[0].restart(restored);
+    // The worker pulls (the gateway notes the versions it hands out) and pushes from those weights.
+    const pulled = await Promise.all(hub.refs.map((ref) => ref.ask({ type: 'pull' })));
+    pulled.forEach((p, index) => hub.coordinator.noteShardVersion(index, p.version));
+    const result = await hub.coordinator.push(
+      w,
+      push(gradient(4), { versions: pulled.map((p) => p.version) }),
+    );
+    expect(result.staleness).toBe(0);
+    expect(versionsOf(hub)).toEqual([1, 4, 4]);
+    // And a gradient from before the restart's weights is measured against the new version too.
+    const late = hub.coordinator.push(w, push(gradient(5), { versions: [0, 4, 4] }));
+    await expect(late).rejects.toMatchObject({ code: ErrorCode.TooStale });
   });
 });
 
@@ -565,7 +601,8 @@ interface AsyncPush {
  * One seeded run of async mode: join / leave / reconnect and resend / pull / push (fresh from the
  * pulled versions or staler, over all or some shards) / retry of a push id (the same request, or
  * re-pulled after a refusal) / push from a worker that left / (slow shards) deliver. The model knows
- * what the coordinator may know: a shard's version as the highest one its replies have reported. It
+ * what the coordinator may know: a shard's version as its latest reply reported (one shard answers in
+ * the order asked, so that is also its highest). It
  * predicts each push's staleness, TOO_STALE and learning-rate scale, and its reply's global step.
  * Invariants after every step: the step never goes back and equals the pushes completed; no push id
  * reaches a shard twice; each shard's version equals the accepted pushes it applied; the weights
@@ -600,10 +637,9 @@ async function fuzzAsyncOnce(seed: number, options: AsyncFuzzOptions): Promise<v
       piece.values.forEach((v, i) => (weights[piece.offset + i] -= expected.lrScale * v));
     p.waitingFor.delete(shard);
     p.replyVersions[shard] = (reply as ShardReply<{ type: 'apply'; pieces: []; lrScale: 1 }>).version;
-    if (p.waitingFor.size === 0) {
-      p.step = ++step;
-      for (const s of p.shards) known[s] = Math.max(known[s], p.replyVersions[s]);
-    }
+    // The coordinator notes each shard's reply as it arrives, not once the whole push is done.
+    known[shard] = p.replyVersions[shard];
+    if (p.waitingFor.size === 0) p.step = ++step;
   };
   const hub = makeHub('async', {
     maxStaleness,

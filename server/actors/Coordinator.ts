@@ -290,6 +290,18 @@ export class Coordinator {
     else if (round.participants.size === 0) this.reopenEmptyRound(round);
   }
 
+  /**
+   * A shard's version as one of its replies just gave it (an apply here, a pull at the gateway), noted
+   * as each reply arrives rather than once a whole push is done: a push may finish after a later one
+   * (its other shard was slow), but one shard answers its messages in the order sent, so its latest
+   * reply is its current version. That is also right when the version goes back (a shard process
+   * restarted from its checkpoint): the highest ever seen would count every later gradient as stale
+   * by the updates the shard lost, and with --max-staleness refuse them all.
+   */
+  noteShardVersion(index: number, version: number): void {
+    this.shardVersions[index] = version;
+  }
+
   /** Counts a refused message (for the dashboard and metrics); the gateway has already answered it. */
   noteRefusal(workerId: string | undefined, code: string): void {
     this.refusals[code] = (this.refusals[code] ?? 0) + 1;
@@ -516,16 +528,13 @@ export class Coordinator {
     }
     // Staleness-aware learning rate (Zhang et al., IJCAI'16): a gradient s updates old moves 1/s as far.
     const lrScale = (stalenessLr && staleness > 1 ? 1 / staleness : 1) * trust;
-    const replies = await Promise.all(
+    await Promise.all(
       [...push.piecesByShard].map(([index, pieces]) =>
-        this.options.shards[index].ask({ type: 'apply', pieces, lrScale }).then((r) => [index, r] as const),
+        this.options.shards[index]
+          .ask({ type: 'apply', pieces, lrScale })
+          .then((reply) => this.noteShardVersion(index, reply.version)),
       ),
     );
-    // Shards may answer out of order (a slow shard's reply to an earlier push arrives last): keep the
-    // newest version each has reported, or staleness would be under-counted.
-    for (const [index, reply] of replies) {
-      this.shardVersions[index] = Math.max(this.shardVersions[index], reply.version);
-    }
     this.stalenessCounts[Math.min(staleness, MAX_STALENESS_BUCKET)]++;
     this.globalStep++;
     this.creditWorker(worker, push.examples);

@@ -84,6 +84,9 @@ const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => ({
   shards: SHARDS,
   evalIntervalMs: 2_000,
   evalExamples: 10_000,
+  // The restarted shard's version goes back to its checkpoint's: staleness must be counted from there,
+  // or every later gradient would be refused as TOO_STALE.
+  maxStaleness: 4,
   ...overrides,
 });
 

@@ -151,7 +151,15 @@ class WorkerSession {
     round: number | undefined,
   ): Promise<PulledBody> {
     const { coordinator, shards, shardRanges } = this.deps;
-    const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
+    const snapshots = await Promise.all(
+      shards.map((shard, index) =>
+        shard.ask({ type: 'pull' }).then((snapshot) => {
+          // What the worker's gradient will be measured against (staleness) once it comes back.
+          coordinator.noteShardVersion(index, snapshot.version);
+          return snapshot;
+        }),
+      ),
+    );
     const weights = this.gathered.gather(
       selection,
       snapshots.map((s) => s.weights),

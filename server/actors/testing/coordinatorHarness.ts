@@ -42,7 +42,7 @@ export class TestShardRef implements ShardRef {
   private readonly mailbox: (() => void)[] = [];
 
   constructor(
-    private readonly actor: ShardActor,
+    private actor: ShardActor,
     private readonly timing: ShardTiming,
     private readonly onAsk?: AskListener,
     private readonly onHandle?: HandleListener,
@@ -73,6 +73,11 @@ export class TestShardRef implements ShardRef {
       else if (this.timing === 'nextMacrotask') setImmediate(handle);
       else handle();
     });
+  }
+
+  /** The shard's process restarted: `actor` (say, restored from an older checkpoint) answers from now on. */
+  restart(actor: ShardActor): void {
+    this.actor = actor;
   }
 
   /** Handles the oldest waiting message. */
