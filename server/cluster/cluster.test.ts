@@ -214,17 +214,17 @@ describe('a coordinator on shard processes over NATS', () => {
     // And an embedded hub refuses it rather than start fresh shards under its counters.
     const runDir = join(dir, 'run');
     await new CheckpointStore(runDir, 1).write(encodeRunCheckpoint(saved), saved.coordinator.globalStep);
-    const embedded = startHub(
-      hubOptions(),
-      { host: '127.0.0.1', port: 0 },
-      {
-        dir: runDir,
-        intervalMs: 60_000,
-        keep: 1,
-        fresh: false,
-      },
-    );
+    const runCheckpoints = { dir: runDir, intervalMs: 60_000, keep: 1, fresh: false };
+    const embedded = startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, runCheckpoints);
     await expect(embedded).rejects.toBeInstanceOf(CheckpointMismatchError);
     await expect(embedded).rejects.toThrow(/was saved by a coordinator \(--role coordinator\)/);
+    // A coordinator started again resumes it, on the shard processes as they are.
+    const again = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, runCheckpoints, remote.refs);
+    opened.hubs.push(again);
+    expect(again.hub.coordinator.status()).toMatchObject({
+      globalStep: saved.coordinator.globalStep,
+      examplesSeen: saved.coordinator.examplesSeen,
+    });
+    expect((await again.hub.status()).shards).toEqual(direct);
   }, 300_000);
 });
