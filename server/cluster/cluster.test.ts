@@ -1,8 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
@@ -227,4 +228,64 @@ describe('a coordinator on shard processes over NATS', () => {
     });
     expect((await again.hub.status()).shards).toEqual(direct);
   }, 300_000);
+});
+
+describe('the CLI roles', () => {
+  it('--role coordinator serves on --role shard processes; each shuts down cleanly on SIGTERM', async () => {
+    const nats = await startNatsServer();
+    opened.nats.push(nats);
+    const dir = await mkdtemp(join(tmpdir(), 'cluster-cli-'));
+    opened.dirs.push(dir);
+    const shards = await Promise.all([spawnShard(nats.url, 0, dir), spawnShard(nats.url, 1, dir)]);
+    const coordinator = spawn(
+      process.execPath,
+      [
+        ...['--import', 'tsx', join('server', 'main.ts'), '--nats', nats.url, '--role', 'coordinator'],
+        ...['--shards', String(SHARDS), '--model', 'cnn', '--subject-prefix', PREFIX, '--port', '0'],
+        ...['--checkpoint-dir', dir, '--eval-interval', '600'],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    opened.children.push(coordinator);
+    let output = '';
+    coordinator.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: coordinator.stdout! }).on('line', (line) => {
+        output += `${line}\n`;
+        const match = line.match(/status\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/status/);
+        if (match) resolve(match[1]);
+      });
+      coordinator.once('exit', (code) => reject(new Error(`coordinator exited (${code}):\n${output}`)));
+    });
+    expect(output).toMatch(/hub: async mode, model cnn \(5,994 parameters\), 2 shard\(s\) on NATS/);
+
+    // One update on shard 1, straight to its process: the coordinator's status shows it.
+    const connection = await connect({ servers: nats.url });
+    opened.connections.push(connection);
+    const ref = new NatsShardRef({ connection, index: 1, subjectPrefix: PREFIX });
+    const { offset, length } = await ref.ask({ type: 'status' });
+    await ref.ask({
+      type: 'apply',
+      pieces: [{ offset, values: new Float32Array(length).fill(0.5) }],
+      lrScale: 1,
+    });
+    const status = (await (await fetch(`${url}/api/status`)).json()) as { shards: unknown[] };
+    expect(status.shards).toEqual([
+      await new NatsShardRef({ connection, index: 0, subjectPrefix: PREFIX }).ask({ type: 'status' }),
+      await ref.ask({ type: 'status' }),
+    ]);
+
+    coordinator.kill('SIGTERM');
+    const [coordinatorCode] = (await once(coordinator, 'exit')) as [number | null];
+    expect(coordinatorCode).toBe(0);
+    for (const shard of shards) {
+      shard.child.kill('SIGTERM');
+      const [code] = (await once(shard.child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+    }
+    // Only the shard that changed writes a last checkpoint.
+    expect(shards[1].output()).toMatch(/shard 1: SIGTERM, writing a last checkpoint/);
+    expect(shards[1].output()).toMatch(/shard 1: checkpoint at version 1 -> .*shard-1\/checkpoint-/);
+    expect(shards[0].output()).not.toMatch(/shard 0: checkpoint at/);
+  }, 120_000);
 });
