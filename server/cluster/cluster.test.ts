@@ -15,6 +15,7 @@ import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
 import { connectClient } from '../testing/testHub.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
+import { NatsPayloadTooLargeError } from './clusterErrors.js';
 import { NatsShardRef } from './NatsShardRef.js';
 import { startNatsServer, type RunningNatsServer } from './natsServer.js';
 import { connectRemoteShards, type RemoteShards } from './remoteShards.js';
@@ -288,4 +289,26 @@ describe('the CLI roles', () => {
     expect(shards[1].output()).toMatch(/shard 1: checkpoint at version 1 -> .*shard-1\/checkpoint-/);
     expect(shards[0].output()).not.toMatch(/shard 0: checkpoint at/);
   }, 120_000);
+
+  it("a coordinator refuses to start when NATS would refuse its shards' messages, naming max_payload", async () => {
+    const nats = await startNatsServer({ maxPayloadBytes: 16 * 1024 });
+    opened.nats.push(nats);
+    const dir = await mkdtemp(join(tmpdir(), 'cluster-payload-'));
+    opened.dirs.push(dir);
+    // One shard: the whole cnn, 5,994 floats (24 kB).
+    const shard = await spawnShardCli({
+      natsUrl: nats.url,
+      index: 0,
+      shards: 1,
+      checkpointDir: dir,
+      subjectPrefix: PREFIX,
+      args: ['--model', 'cnn'],
+    });
+    opened.children.push(shard.child);
+    const connecting = connectRemoteShards({ natsUrl: nats.url, shards: 1, subjectPrefix: PREFIX });
+    await expect(connecting).rejects.toBeInstanceOf(NatsPayloadTooLargeError);
+    await expect(connecting).rejects.toThrow(
+      /a push or pull for shard 0 on NATS subject "cluster-test\.shard\.0" is 28072 bytes, above the NATS server's max_payload of 16384 bytes/,
+    );
+  });
 });

@@ -2,7 +2,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { ShardMessage, ShardReply } from '../actors/ShardActor.js';
 import type { ShardRef } from '../actors/ShardRef.js';
-import { ShardTimeoutError, ShardUnavailableError } from './clusterErrors.js';
+import type { ShardStatus } from '../actors/ShardActor.js';
+import { NatsPayloadTooLargeError, ShardTimeoutError, ShardUnavailableError } from './clusterErrors.js';
 import { NatsShardRef } from './NatsShardRef.js';
 import { DEFAULT_SUBJECT_PREFIX } from './subjects.js';
 
@@ -15,6 +16,8 @@ export const COORDINATOR_SHARD_TIMEOUT_MS = 10_000;
 /** How long a starting coordinator waits for every shard process to answer. */
 const DEFAULT_WAIT_FOR_SHARDS_MS = 60_000;
 const PROBE_EVERY_MS = 500;
+/** Room for a shard message's header (JSON) beside its floats, in bytes. */
+const FRAME_HEADER_BYTES = 4096;
 
 /**
  * A remote shard as the hub's actors and gateway see it: a shard that does not answer (its process
@@ -101,7 +104,8 @@ export async function connectRemoteShards(options: RemoteShardsOptions): Promise
       new NatsShardRef({ connection, index, subjectPrefix, timeoutMs: COORDINATOR_SHARD_TIMEOUT_MS }),
   );
   try {
-    await waitForShards(nats, options.waitForShardsMs ?? DEFAULT_WAIT_FOR_SHARDS_MS, log);
+    const statuses = await waitForShards(nats, options.waitForShardsMs ?? DEFAULT_WAIT_FOR_SHARDS_MS, log);
+    checkMaxPayload(connection, nats, statuses);
   } catch (error) {
     await connection.close();
     throw error;
@@ -115,20 +119,27 @@ export async function connectRemoteShards(options: RemoteShardsOptions): Promise
   };
 }
 
-async function waitForShards(refs: readonly NatsShardRef[], waitMs: number, log: (line: string) => void) {
+/** Resolves to every shard's status once each has answered. */
+async function waitForShards(
+  refs: readonly NatsShardRef[],
+  waitMs: number,
+  log: (line: string) => void,
+): Promise<ShardStatus[]> {
   const deadline = Date.now() + waitMs;
+  const statuses: ShardStatus[] = [];
   let reported = '';
   for (;;) {
     const missing: NatsShardRef[] = [];
     for (const ref of refs) {
+      if (statuses[ref.index]) continue;
       try {
-        await ref.ask({ type: 'status' });
+        statuses[ref.index] = await ref.ask({ type: 'status' });
       } catch (error) {
         if (!(error instanceof ShardUnavailableError || error instanceof ShardTimeoutError)) throw error;
         missing.push(ref);
       }
     }
-    if (missing.length === 0) return;
+    if (missing.length === 0) return statuses;
     const names = missing.map((ref) => `${ref.index} (${ref.subject})`).join(', ');
     if (Date.now() >= deadline) {
       throw new ShardsMissingError(
@@ -139,6 +150,30 @@ async function waitForShards(refs: readonly NatsShardRef[], waitMs: number, log:
     if (names !== reported) log(`hub: waiting for shard(s) ${names} to answer on NATS`);
     reported = names;
     await new Promise((resolve) => setTimeout(resolve, PROBE_EVERY_MS));
+  }
+}
+
+/**
+ * Every push and pull carries a whole shard in one NATS message: a server left at its 1 MB default
+ * `max_payload` would refuse them all once workers come. Said at start, with the value to set.
+ */
+function checkMaxPayload(
+  connection: NatsConnection,
+  refs: readonly NatsShardRef[],
+  statuses: readonly ShardStatus[],
+): void {
+  const max = connection.info?.max_payload;
+  if (max === undefined) return;
+  const biggest = statuses.reduce((a, b) => (b.length > a.length ? b : a));
+  const bytes = biggest.length * 4 + FRAME_HEADER_BYTES;
+  if (bytes > max) {
+    throw new NatsPayloadTooLargeError(
+      biggest.index,
+      refs[biggest.index].subject,
+      'a push or pull',
+      bytes,
+      max,
+    );
   }
 }
 
