@@ -181,6 +181,7 @@ export async function createHub({
     intervalMs: options.evalIntervalMs,
     snapshot: async () => {
       // Read the step first and the weights in the same turn: local shards answer synchronously.
+      // Remote shards answer a round trip later: their weights may be a few steps past the step.
       const { globalStep, examplesSeen } = coordinator.status();
       return { weights: await weights(), globalStep, examplesSeen };
     },
