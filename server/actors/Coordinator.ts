@@ -2,6 +2,7 @@ import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { TrainingMode } from '../../shared/protocol.js';
 import type { LeasedUnit, UnitPool } from '../data/UnitPool.js';
 import { RateMeter } from '../metrics/RateMeter.js';
+import type { CoordinatorPort } from './CoordinatorPort.js';
 import { BatchSizer, type BatchSizerOptions } from './BatchSizer.js';
 import { GradientScreen, type GradientScreenOptions, type ScreenedGradient } from './GradientScreen.js';
 import { PushLedger } from './PushLedger.js';
@@ -165,7 +166,7 @@ const DEFAULT_LEASE_TIMEOUT_MS = 60_000;
  * applies the mean with the learning rate scaled by the count, and the global step advances.
  * State changes happen synchronously inside each method; awaits only wait for shard replies.
  */
-export class Coordinator {
+export class Coordinator implements CoordinatorPort {
   private readonly options: CoordinatorOptions;
   private readonly now: () => number;
   private readonly workers = new Map<string, WorkerRecord>();

@@ -19,7 +19,7 @@ import {
   type RunConfig,
   type ServerToClientEvents,
 } from '../../shared/protocol.js';
-import type { Coordinator } from '../actors/Coordinator.js';
+import type { CoordinatorPort } from '../actors/CoordinatorPort.js';
 import type { ShardRef } from '../actors/ShardRef.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
 import type { AddressBans } from './AddressBans.js';
@@ -29,7 +29,8 @@ import { GatheredWeights } from './GatheredWeights.js';
 import { floatsPerShard, resolveSelection, splitByShard, type Selection } from './selection.js';
 
 export interface WorkerGatewayDeps {
-  readonly coordinator: Coordinator;
+  /** The Coordinator in this process, or (`--role gateway`) one over NATS. */
+  readonly coordinator: CoordinatorPort;
   readonly shards: readonly ShardRef[];
   readonly shardRanges: readonly ShardRange[];
   readonly layout: ParameterLayout;
@@ -86,8 +87,8 @@ class WorkerSession {
     this.on('pull', pullSchema, (request, id) => this.pull(request, this.registered(id)));
     this.on('push', pushSchema, (request, id) => this.push(request, this.registered(id)));
     this.on('unit:lease', leaseSchema, (_request, id) => this.lease(this.registered(id)));
-    this.on('unit:complete', completeUnitSchema, (request, id) => ({
-      epoch: deps.coordinator.completeUnit(this.registered(id), request.unitId),
+    this.on('unit:complete', completeUnitSchema, async (request, id) => ({
+      epoch: await deps.coordinator.completeUnit(this.registered(id), request.unitId),
     }));
     socket.onAny((event: string, ...args: unknown[]) => {
       if ((CLIENT_EVENTS as readonly string[]).includes(event)) return;
@@ -122,7 +123,7 @@ class WorkerSession {
     void this.deps.bans.struckOut(this.socket.handshake.address);
   }
 
-  private hello(request: z.infer<typeof helloSchema>): object {
+  private async hello(request: z.infer<typeof helloSchema>): Promise<object> {
     if (request.protocolVersion !== PROTOCOL_VERSION) {
       const older = request.protocolVersion < PROTOCOL_VERSION ? 'client' : 'hub';
       throw new HubError(
@@ -131,7 +132,13 @@ class WorkerSession {
       );
     }
     if (this.workerId) this.deps.coordinator.leave(this.workerId);
-    this.workerId = this.deps.coordinator.join({ backend: request.backend, device: request.device });
+    this.workerId = await this.deps.coordinator.join({ backend: request.backend, device: request.device });
+    if (!this.socket.connected) {
+      // Gone while the join went to a remote coordinator: its disconnect saw no worker to leave.
+      this.deps.coordinator.leave(this.workerId);
+      this.workerId = undefined;
+      throw new HubError(ErrorCode.NotRegistered, 'the connection closed during hello');
+    }
     return { workerId: this.workerId, config: { ...this.deps.config, mode: this.deps.coordinator.mode } };
   }
 
@@ -223,8 +230,8 @@ class WorkerSession {
     }
   }
 
-  private lease(workerId: string): object {
-    const unit = this.deps.coordinator.leaseUnit(workerId);
+  private async lease(workerId: string): Promise<object> {
+    const unit = await this.deps.coordinator.leaseUnit(workerId);
     return { unit: { ...unit, url: `${EXAMPLES_PATH}?start=${unit.start}&count=${unit.count}` } };
   }
 
