@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server as SocketServer, type Server } from 'socket.io';
+import { Server as SocketServer, type Server, type ServerOptions } from 'socket.io';
 import { SAMPLE_DIGIT_COUNT, type SampleDigits } from '../shared/dashboardProtocol.js';
 import { ErrorCode, HubError } from '../shared/errors.js';
 import { shardRanges, type ParameterLayout, type ShardRange } from '../shared/layout.js';
@@ -58,6 +58,8 @@ export interface Hub {
   readonly options: HubOptions;
   readonly layout: ParameterLayout;
   readonly shardRanges: readonly ShardRange[];
+  /** What a worker hears at hello (and a `--role gateway` process serves its workers by). */
+  readonly config: RunConfig;
   readonly coordinator: Coordinator;
   readonly shards: readonly ShardRef[];
   status(): Promise<HubStatus>;
@@ -275,13 +277,10 @@ export async function createHub({
   app.use(internalErrors(deps.logError));
   http.on('request', app);
 
-  const io = new SocketServer<ClientToServerEvents, ServerToClientEvents>(http, {
-    transports: ['websocket'],
-    // Deflate costs 20-30x throughput and shrinks float32 gradients by under 10% (DESIGN.md).
-    perMessageDeflate: false,
-    // The default (1 MB) silently disconnects a socket whose push is larger: size it from the model.
-    maxHttpBufferSize: layout.totalLength * 4 + MESSAGE_OVERHEAD_BYTES,
-  });
+  const io = new SocketServer<ClientToServerEvents, ServerToClientEvents>(
+    http,
+    workerSocketOptions(layout.totalLength),
+  );
   attachAdminChannel(io, { token: deps.adminToken, control, logError: deps.logError });
   const traffic = new ShardTraffic(ranges.length);
   attachWorkerGateway(io, {
@@ -291,17 +290,7 @@ export async function createHub({
     layout,
     config,
     traffic,
-    limits: new ConnectionLimits({
-      messagesPerSecond: MESSAGES_PER_SECOND,
-      // Room for several whole-model pushes a second from one connection.
-      bytesPerSecond: Math.max(MIN_BYTES_PER_SECOND, 16 * layout.totalLength * 4),
-      strikesPerMinute: STRIKES_PER_MINUTE,
-    }),
-    bans: new AddressBans({
-      strikeOutsToBan: options.banAfter,
-      windowSecs: BAN_WINDOW_SECS,
-      banSecs: options.banSecs,
-    }),
+    ...workerGuards(options, layout.totalLength),
     logError: deps.logError,
   });
 
@@ -337,6 +326,7 @@ export async function createHub({
     options,
     layout,
     shardRanges: ranges,
+    config,
     coordinator,
     shards,
     status,
@@ -381,6 +371,37 @@ export async function createHub({
       await io.close();
       http.off('request', app);
     },
+  };
+}
+
+/** socket.io's options for workers, sized from the model (floats); a gateway process uses the same. */
+export function workerSocketOptions(params: number): Partial<ServerOptions> {
+  return {
+    transports: ['websocket'],
+    // Deflate costs 20-30x throughput and shrinks float32 gradients by under 10% (DESIGN.md).
+    perMessageDeflate: false,
+    // The default (1 MB) silently disconnects a socket whose push is larger: size it from the model.
+    maxHttpBufferSize: params * 4 + MESSAGE_OVERHEAD_BYTES,
+  };
+}
+
+/** Per-connection budgets and address bans of a worker gateway, for a model of `params` floats. */
+export function workerGuards(
+  options: Pick<HubOptions, 'banAfter' | 'banSecs'>,
+  params: number,
+): { limits: ConnectionLimits; bans: AddressBans } {
+  return {
+    limits: new ConnectionLimits({
+      messagesPerSecond: MESSAGES_PER_SECOND,
+      // Room for several whole-model pushes a second from one connection.
+      bytesPerSecond: Math.max(MIN_BYTES_PER_SECOND, 16 * params * 4),
+      strikesPerMinute: STRIKES_PER_MINUTE,
+    }),
+    bans: new AddressBans({
+      strikeOutsToBan: options.banAfter,
+      windowSecs: BAN_WINDOW_SECS,
+      banSecs: options.banSecs,
+    }),
   };
 }
 
