@@ -1,0 +1,170 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Server as SocketServer } from 'socket.io';
+import { layoutFromShapes } from '../../shared/layout.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
+import { workerGuards, workerSocketOptions } from '../createHub.js';
+import { loadMnist } from '../data/mnist.js';
+import { layersModelArtifacts, type LayersModelArtifacts } from '../export/layersModelArtifacts.js';
+import { attachWorkerGateway } from '../gateway/WorkerGateway.js';
+import { internalErrors } from '../http/internalErrors.js';
+import { createHttpApp } from '../http/routes.js';
+import { mountStaticClient } from '../http/staticClient.js';
+import { createHubMetrics } from '../metrics/hubMetrics.js';
+import { ShardTraffic } from '../metrics/ShardTraffic.js';
+import { initNodeTf } from '../tf/initNodeTf.js';
+import { NatsPayloadTooLargeError } from './clusterErrors.js';
+import { NatsShardRef } from './NatsShardRef.js';
+import { RemoteCoordinator } from './RemoteCoordinator.js';
+import { COORDINATOR_SHARD_TIMEOUT_MS, RetryableShardRef } from './remoteShards.js';
+import { coordinatorSubject } from './subjects.js';
+
+/** Room for a push's header (JSON: ids, versions, loss) beside its floats, in bytes. */
+const PUSH_HEADER_BYTES = 4096;
+
+export interface GatewayProcessOptions {
+  readonly natsUrl: string;
+  readonly subjectPrefix: string;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly log?: (line: string) => void;
+  readonly logError?: (message: string, error: unknown) => void;
+}
+
+export interface RunningGateway {
+  /** e.g. http://127.0.0.1:8081 */
+  readonly url: string;
+  readonly port: number;
+  readonly coordinator: RemoteCoordinator;
+  close(): Promise<void>;
+}
+
+/** A gateway refused to start: the coordinator's run is in sync mode. */
+export class GatewaySyncModeError extends Error {
+  constructor() {
+    super(
+      'the coordinator runs in sync mode, which gateway processes do not serve yet (rounds wait on ' +
+        "every worker through one process): connect the workers to the coordinator's own /worker, or " +
+        'start the run with --mode async',
+    );
+    this.name = 'GatewaySyncModeError';
+  }
+}
+
+/**
+ * `--role gateway`: serves the worker page, the training examples and the workers' sockets, as the
+ * coordinator does, for a run whose coordinator is another process. Joins, pushes, leases and the
+ * ledger are the coordinator's (over NATS, RemoteCoordinator); pulls read the shard processes' snapshots
+ * directly (NatsShardRefs), and GET /api/status is the coordinator's own, so every gateway agrees. The
+ * run's model, shards and settings come from the coordinator: a gateway takes no training flags.
+ */
+export async function startGateway(options: GatewayProcessOptions): Promise<RunningGateway> {
+  const log = options.log ?? (() => undefined);
+  const logError = options.logError ?? ((message, error) => console.error(`gateway: ${message}:`, error));
+  let connection: NatsConnection;
+  try {
+    connection = await connect({ servers: options.natsUrl, name: 'gateway', maxReconnectAttempts: -1 });
+  } catch (error) {
+    throw new Error(`cannot connect to NATS at ${options.natsUrl}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const http = createServer();
+  let coordinator: RemoteCoordinator | undefined;
+  try {
+    coordinator = await RemoteCoordinator.connect({ connection, subjectPrefix: options.subjectPrefix, log });
+    const remote = coordinator;
+    const { config, options: run } = remote.setup;
+    if (remote.mode === 'sync') throw new GatewaySyncModeError();
+    const layout = layoutFromShapes(config.layout);
+    const pushBytes = layout.totalLength * 4 + PUSH_HEADER_BYTES;
+    const max = connection.info?.max_payload;
+    if (max !== undefined && pushBytes > max) {
+      throw new NatsPayloadTooLargeError(
+        0,
+        coordinatorSubject(options.subjectPrefix, 'push'),
+        "a whole-model push to the coordinator (the gradient's pieces for every shard)",
+        pushBytes,
+        max,
+      );
+    }
+    const shards = config.shards.map(
+      ({ index }) =>
+        new RetryableShardRef(
+          new NatsShardRef({
+            connection,
+            index,
+            subjectPrefix: options.subjectPrefix,
+            timeoutMs: COORDINATOR_SHARD_TIMEOUT_MS,
+          }),
+          log,
+        ),
+    );
+    // The model download builds the TF.js model; examples are served from this machine's MNIST copy.
+    await initNodeTf();
+    const mnist = await loadMnist();
+    const status = () => remote.hubStatus();
+    let exported: { step: number; artifacts: Promise<LayersModelArtifacts> } | null = null;
+    const app = createHttpApp({
+      status,
+      metrics: createHubMetrics(status),
+      train: mnist.train,
+      modelArtifacts: async () => {
+        const step = remote.status().globalStep;
+        if (exported?.step !== step) {
+          const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
+          const flat = new Float32Array(layout.totalLength);
+          snapshots.forEach((s, i) => flat.set(s.weights, config.shards[i].offset));
+          exported = { step, artifacts: layersModelArtifacts(config.model, flat) };
+        }
+        return exported.artifacts;
+      },
+      maxExamplesPerRequest: Math.max(run.unitSize, 4096),
+    });
+    mountStaticClient(app);
+    app.use(internalErrors(logError));
+    http.on('request', app);
+    const io = new SocketServer<ClientToServerEvents, ServerToClientEvents>(
+      http,
+      workerSocketOptions(layout.totalLength),
+    );
+    attachWorkerGateway(io, {
+      coordinator: remote,
+      shards,
+      shardRanges: config.shards,
+      layout,
+      config,
+      traffic: new ShardTraffic(config.shards.length),
+      ...workerGuards(run, layout.totalLength),
+      logError,
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port, options.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = http.address() as AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    return {
+      url: `http://${host}:${port}`,
+      port,
+      coordinator: remote,
+      async close() {
+        await io.close();
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        await remote.close();
+        if (!connection.isClosed()) await connection.drain().catch(() => connection.close());
+      },
+    };
+  } catch (error) {
+    await coordinator?.close();
+    http.close();
+    await connection.close();
+    throw error;
+  }
+}

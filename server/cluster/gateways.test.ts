@@ -1,0 +1,207 @@
+import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../shared/errors.js';
+import { GradientWorker, type WorkerSummary } from '../../shared/GradientWorker.js';
+import { HubClient } from '../../shared/HubClient.js';
+import type { HubStatus } from '../hubStatus.js';
+import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
+import { startHub, type RunningHub } from '../startHub.js';
+import { initNodeTf } from '../tf/initNodeTf.js';
+import { startGateway, type RunningGateway } from './gatewayProcess.js';
+import { NatsCoordinatorHost } from './NatsCoordinatorHost.js';
+import { startNatsServer, type RunningNatsServer } from './natsServer.js';
+import { CoordinatorMissingError } from './RemoteCoordinator.js';
+import { connectRemoteShards, type RemoteShards } from './remoteShards.js';
+import { spawnShardCli, type ShardCli } from './testing/shardCli.js';
+
+/**
+ * Issue 9, criterion 1 on Node workers: a real nats-server, two `--role shard` processes of the CLI,
+ * one coordinator (in this process, serving its Coordinator on NATS as `--role coordinator` does),
+ * two gateways (`startGateway`, what `--role gateway` runs) and two headless workers, each on a
+ * different gateway. Same model, mode, workers and target as cluster.test.ts and training.test.ts.
+ */
+
+const TARGET_ACCURACY = 0.9;
+const EXAMPLE_BUDGET = 40_000;
+const BATCH = 64;
+const SHARDS = 2;
+const GATEWAYS = 2;
+const PREFIX = 'gateways-test';
+
+const opened = {
+  children: [] as ChildProcess[],
+  clients: [] as HubClient[],
+  gateways: [] as RunningGateway[],
+  hosts: [] as NatsCoordinatorHost[],
+  hubs: [] as RunningHub[],
+  remote: [] as RemoteShards[],
+  nats: [] as RunningNatsServer[],
+  dirs: [] as string[],
+};
+
+afterEach(async () => {
+  opened.clients.splice(0).forEach((client) => client.close());
+  for (const gateway of opened.gateways.splice(0)) await gateway.close();
+  for (const host of opened.hosts.splice(0)) await host.close();
+  for (const hub of opened.hubs.splice(0)) await hub.close();
+  for (const remote of opened.remote.splice(0)) await remote.close();
+  for (const child of opened.children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  }
+  for (const server of opened.nats.splice(0)) await server.close();
+  for (const dir of opened.dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function spawnShard(natsUrl: string, index: number, checkpointDir: string): Promise<ShardCli> {
+  const shard = await spawnShardCli({
+    natsUrl,
+    index,
+    shards: SHARDS,
+    checkpointDir,
+    subjectPrefix: PREFIX,
+    args: ['--model', 'cnn', '--seed', '7', '--checkpoint-secs', '0.5'],
+  });
+  opened.children.push(shard.child);
+  return shard;
+}
+
+const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => ({
+  ...DEFAULT_HUB_OPTIONS,
+  mode: 'async',
+  model: 'cnn',
+  shards: SHARDS,
+  evalIntervalMs: 2_000,
+  evalExamples: 10_000,
+  maxStaleness: 4,
+  ...overrides,
+});
+
+/** A coordinator on the shard processes, serving its Coordinator to gateways as main.ts does. */
+async function startCoordinator(natsUrl: string): Promise<RunningHub> {
+  const remote = await connectRemoteShards({ natsUrl, shards: SHARDS, subjectPrefix: PREFIX });
+  opened.remote.push(remote);
+  const running = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, undefined, remote.refs);
+  opened.hubs.push(running);
+  const host = new NatsCoordinatorHost({
+    connection: remote.connection,
+    coordinator: running.hub.coordinator,
+    status: () => running.hub.status(),
+    setup: { config: running.hub.config, options: running.hub.options },
+    subjectPrefix: PREFIX,
+  });
+  opened.hosts.push(host);
+  await host.ready();
+  return running;
+}
+
+async function statusAt(url: string): Promise<HubStatus> {
+  const response = await fetch(`${url}/api/status`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as HubStatus;
+}
+
+describe('gateways on a coordinator over NATS', () => {
+  it('a gateway without a coordinator refuses to start, naming what to start', async () => {
+    const nats = await startNatsServer();
+    opened.nats.push(nats);
+    const starting = startGateway({ natsUrl: nats.url, subjectPrefix: PREFIX, host: '127.0.0.1', port: 0 });
+    await expect(starting).rejects.toBeInstanceOf(CoordinatorMissingError);
+    await expect(starting).rejects.toThrow(
+      /no coordinator answers on NATS subject "gateways-test\.coord\.call\.setup": start one \(--role coordinator\)/,
+    );
+  });
+
+  it(`two workers on two gateways train cnn to test accuracy >= ${TARGET_ACCURACY}; the gateways' /api/status agree`, async () => {
+    await initNodeTf('wasm');
+    const nats = await startNatsServer();
+    opened.nats.push(nats);
+    const dir = await mkdtemp(join(tmpdir(), 'gateways-'));
+    opened.dirs.push(dir);
+    await Promise.all(Array.from({ length: SHARDS }, (_, i) => spawnShard(nats.url, i, dir)));
+    const coordinator = await startCoordinator(nats.url);
+    const gatewayLog: string[] = [];
+    for (let i = 0; i < GATEWAYS; i++) {
+      opened.gateways.push(
+        await startGateway({
+          natsUrl: nats.url,
+          subjectPrefix: PREFIX,
+          host: '127.0.0.1',
+          port: 0,
+          log: (line) => gatewayLog.push(line),
+        }),
+      );
+    }
+    // One worker per gateway.
+    for (const gateway of opened.gateways) {
+      opened.clients.push(
+        await HubClient.connect({ url: gateway.url, backend: 'wasm', ackTimeoutMs: 20_000 }),
+      );
+    }
+    const refusedCodes: string[] = [];
+    const workers = opened.clients.map(
+      (client) =>
+        new GradientWorker({
+          client,
+          batchSize: BATCH,
+          maxSteps: Math.floor(EXAMPLE_BUDGET / BATCH / GATEWAYS),
+          onRefused: (error) => refusedCodes.push(error.code),
+        }),
+    );
+    let reached: { accuracy: number; examplesSeen: number } | null = null;
+    const started = performance.now();
+    const watcher = setInterval(() => {
+      coordinator.hub.status().then(
+        (status) => {
+          if (status.testAccuracy !== null && status.testAccuracy >= TARGET_ACCURACY && status.evaluation) {
+            reached ??= { accuracy: status.testAccuracy, examplesSeen: status.evaluation.examplesSeen };
+            workers.forEach((w) => w.stop());
+          }
+        },
+        () => undefined,
+      );
+    }, 500);
+    let summaries: WorkerSummary[];
+    try {
+      summaries = await Promise.all(workers.map((w) => w.run()));
+    } finally {
+      clearInterval(watcher);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const final = await coordinator.hub.evaluateNow();
+    const best = reached ?? { accuracy: final.accuracy, examplesSeen: final.examplesSeen };
+    const [atCoordinator, ...atGateways] = await Promise.all([
+      statusAt(coordinator.url),
+      ...opened.gateways.map((g) => statusAt(g.url)),
+    ]);
+    console.log(
+      `gateways: test accuracy ${best.accuracy.toFixed(4)} after ${best.examplesSeen} examples in ` +
+        `${seconds.toFixed(1)} s; global step ${atCoordinator.globalStep}; per worker ` +
+        `${JSON.stringify(atCoordinator.workers.map((w) => [w.id, w.steps]))}; workers' refusals ` +
+        `${JSON.stringify(refusedCodes)}; ${summaries.reduce((n, s) => n + s.steps, 0)} gradients accepted`,
+    );
+    expect(best.examplesSeen).toBeLessThanOrEqual(EXAMPLE_BUDGET);
+    expect(best.accuracy).toBeGreaterThanOrEqual(TARGET_ACCURACY);
+
+    // One run: the coordinator counted both workers' gradients, each through its own gateway.
+    expect(atCoordinator.workers).toHaveLength(GATEWAYS);
+    for (const worker of atCoordinator.workers) expect(worker.steps).toBeGreaterThan(0);
+    expect(atCoordinator.globalStep).toBe(atCoordinator.pushesAccepted);
+    expect(refusedCodes.filter((code) => code !== ErrorCode.TooStale)).toEqual([]);
+    // Every gateway's /api/status agrees with the coordinator on the global step and the shards.
+    for (const status of atGateways) {
+      expect(status.globalStep).toBe(atCoordinator.globalStep);
+      expect(status.shards.map((s) => s.checksum)).toEqual(atCoordinator.shards.map((s) => s.checksum));
+      expect(status.shards.map((s) => s.version)).toEqual(atCoordinator.shards.map((s) => s.version));
+    }
+    // Every accepted push reached both shards (no shard restarted here).
+    for (const shard of atCoordinator.shards) expect(shard.version).toBe(atCoordinator.globalStep);
+    expect(gatewayLog.join('\n')).not.toMatch(/not answering|did not answer/);
+  }, 300_000);
+});
