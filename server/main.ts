@@ -1,5 +1,7 @@
 import { CheckpointMismatchError } from './checkpoints/runCheckpoint.js';
 import { parseHubCommandLine, type ClusterRole, type HubCommandLine } from './cli/hubCommand.js';
+import { startGateway } from './cluster/gatewayProcess.js';
+import { NatsCoordinatorHost } from './cluster/NatsCoordinatorHost.js';
 import { connectRemoteShards, type RemoteShards } from './cluster/remoteShards.js';
 import { shardCheckpointDir } from './cluster/shardCheckpoint.js';
 import { runShardProcess } from './cluster/shardProcess.js';
@@ -7,14 +9,16 @@ import { startHub } from './startHub.js';
 
 const cli = parseHubCommandLine(process.argv.slice(2));
 if (cli.cluster?.role === 'shard') await runShard(cli, cli.cluster);
+else if (cli.cluster?.role === 'gateway') await runGateway(cli, cli.cluster);
 else await runHub(cli, cli.cluster);
 
 /** The hub: embedded (its own shard actors) or, with --role coordinator, on shard processes. */
 async function runHub(
   { host, port, adminToken, options, checkpoints }: HubCommandLine,
-  cluster?: ClusterRole,
+  cluster?: ClusterRole & { role: 'coordinator' },
 ) {
   let remote: RemoteShards | undefined;
+  let coordinatorHost: NatsCoordinatorHost | undefined;
   try {
     if (cluster) {
       console.log(`hub: coordinator of ${options.shards} shard process(es) on NATS ${cluster.natsUrl}`);
@@ -32,6 +36,18 @@ async function runHub(
       remote?.refs,
     );
     const { hub, url } = running;
+    if (remote && cluster) {
+      // Gateway processes (--role gateway) reach this process's Coordinator over NATS.
+      coordinatorHost = new NatsCoordinatorHost({
+        connection: remote.connection,
+        coordinator: hub.coordinator,
+        status: () => hub.status(),
+        setup: { config: hub.config, options: hub.options },
+        subjectPrefix: cluster.subjectPrefix,
+        onError: (error) => console.error('hub: a gateway request failed:', error),
+      });
+      await coordinatorHost.ready();
+    }
     console.log(
       `hub: ${options.mode} mode, model ${options.model} (${hub.layout.totalLength.toLocaleString('en')} parameters), ` +
         `${options.shards} shard(s)${remote ? ' on NATS' : ''}, ${options.optimizer} lr ${options.learningRate}, batch ${options.batchSize}`,
@@ -56,7 +72,9 @@ async function runHub(
     }
     onSignal((signal) => {
       console.log(`hub: ${signal}, writing a last checkpoint and shutting down`);
-      return running.close().then(() => remote?.close());
+      return (coordinatorHost?.close() ?? Promise.resolve())
+        .then(() => running.close())
+        .then(() => remote?.close());
     }, 'hub');
   } catch (error) {
     await remote?.close();
@@ -67,6 +85,39 @@ async function runHub(
       console.error(`hub: ${error.message}`);
     } else {
       console.error('hub: failed to start:', error instanceof Error ? error.message : error);
+    }
+    process.exit(1);
+  }
+}
+
+/** `--role gateway`: pages, examples and worker sockets for the coordinator's run. */
+async function runGateway({ host, port }: HubCommandLine, cluster: ClusterRole & { role: 'gateway' }) {
+  try {
+    console.log(`gateway: asking the coordinator on NATS ${cluster.natsUrl} for its run`);
+    const gateway = await startGateway({
+      natsUrl: cluster.natsUrl,
+      subjectPrefix: cluster.subjectPrefix,
+      host,
+      port,
+      log: console.log,
+    });
+    const { config } = gateway.coordinator.setup;
+    console.log(
+      `gateway: ${gateway.coordinator.mode} mode, model ${config.model} (${config.params.toLocaleString('en')} ` +
+        `parameters), ${config.shards.length} shard(s) on NATS; the dashboard is the coordinator's`,
+    );
+    console.log(`gateway: worker    ${gateway.url}/worker   (open it in any browser to lend it to training)`);
+    console.log(`gateway: status    ${gateway.url}/api/status   (the coordinator's)`);
+    onSignal((signal) => {
+      console.log(`gateway: ${signal}, shutting down`);
+      return gateway.close();
+    }, 'gateway');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      console.error(`gateway: port ${port} on ${host} is in use; pick another with --port (or --port 0).`);
+    } else {
+      console.error('gateway: failed to start:', error instanceof Error ? error.message : error);
     }
     process.exit(1);
   }

@@ -8,13 +8,22 @@ import { DEFAULT_HUB_OPTIONS as D, type HubOptions } from '../options.js';
 import { DEFAULT_SUBJECT_PREFIX, shardSubject } from '../cluster/subjects.js';
 import { integerIn, natsUrl, positiveNumber, secondsToMs } from './parsers.js';
 
-export const CLUSTER_ROLES = ['shard', 'coordinator'] as const;
+export const CLUSTER_ROLES = ['shard', 'coordinator', 'gateway'] as const;
 
 /** A process of a cluster on NATS (`--nats` and `--role`); absent: the embedded hub, all in one. */
 export type ClusterRole =
   | {
       /** The full hub (HTTP, dashboard, worker gateway, coordinator) on shard processes. */
       readonly role: 'coordinator';
+      readonly natsUrl: string;
+      readonly subjectPrefix: string;
+    }
+  | {
+      /**
+       * Pages, examples and worker sockets for the coordinator's run: joins, pushes and leases go to the
+       * coordinator over NATS, pulls straight to the shard processes. Takes the run's settings from it.
+       */
+      readonly role: 'gateway';
       readonly natsUrl: string;
       readonly subjectPrefix: string;
     }
@@ -215,7 +224,9 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
         '--role <role>',
         'shard: serve one shard of the weights (with --shard-index; keeps its own checkpoints in ' +
           '<checkpoint-dir>/shard-<i>/); coordinator: the hub (HTTP, dashboard, workers) on --shards shard ' +
-          'processes. Default: embedded, everything in this process',
+          'processes, and the global step, leases and ledger for every gateway; gateway: one more ' +
+          'address for workers (pages, examples, sockets) of the coordinator with the same --subject-prefix, ' +
+          'which gives it the run settings (async mode). Default: embedded, everything in this process',
       ).choices(CLUSTER_ROLES),
     )
     .addOption(
@@ -226,7 +237,7 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     .addOption(
       new Option(
         '--subject-prefix <prefix>',
-        'NATS subjects are <prefix>.shard.<i>: one prefix per run sharing a NATS server',
+        'NATS subjects are <prefix>.shard.<i> and <prefix>.coord.*: one prefix per run sharing a NATS server',
       )
         .default(DEFAULT_SUBJECT_PREFIX)
         .argParser(subjectPrefix),
@@ -240,6 +251,8 @@ process per shard and one coordinator, all with the same --model, --shards, --op
 and --subject-prefix:
   npm run hub -- --nats nats://HOST:4222 --role shard --shards 2 --shard-index 0   (and 1)
   npm start -- --nats nats://HOST:4222 --role coordinator --shards 2 --host 0.0.0.0
+and, for more worker addresses, any number of gateways (async mode; the dashboard is the coordinator's):
+  npm start -- --nats nats://HOST:4222 --role gateway --host 0.0.0.0 --port 8081
 A shard that is killed and started again resumes from its checkpoint; workers wait and retry meanwhile.`,
   );
   program.parse(argv, { from: 'user' });
@@ -322,7 +335,7 @@ A shard that is killed and started again resumes from its checkpoint; workers wa
 function clusterRole(
   f: {
     nats?: string;
-    role?: 'shard' | 'coordinator';
+    role?: (typeof CLUSTER_ROLES)[number];
     shardIndex?: number;
     subjectPrefix: string;
     shards: number;
@@ -333,7 +346,7 @@ function clusterRole(
   if (f.role === undefined) {
     if (f.nats !== undefined) {
       fail(
-        '--nats needs --role shard or --role coordinator (without both, the hub runs embedded in one process)',
+        '--nats needs --role shard, coordinator or gateway (without both, the hub runs embedded in one process)',
       );
     }
     if (f.shardIndex !== undefined) fail('--shard-index needs --role shard');
@@ -341,6 +354,10 @@ function clusterRole(
   }
   if (f.nats === undefined) {
     fail(`--role ${f.role} needs --nats <url>: the NATS server every process of the cluster uses`);
+  }
+  if (f.role === 'gateway') {
+    if (f.shardIndex !== undefined) fail('--shard-index is for --role shard; a gateway uses every shard');
+    return { role: 'gateway', natsUrl: f.nats, subjectPrefix: f.subjectPrefix };
   }
   if (f.role === 'coordinator') {
     if (f.shardIndex !== undefined) fail('--shard-index is for --role shard; a coordinator uses every shard');

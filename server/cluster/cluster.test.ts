@@ -232,7 +232,7 @@ describe('a coordinator on shard processes over NATS', () => {
 });
 
 describe('the CLI roles', () => {
-  it('--role coordinator serves on --role shard processes; each shuts down cleanly on SIGTERM', async () => {
+  it('--role coordinator serves on --role shard processes, a --role gateway on it; each shuts down cleanly on SIGTERM', async () => {
     const nats = await startNatsServer();
     opened.nats.push(nats);
     const dir = await mkdtemp(join(tmpdir(), 'cluster-cli-'));
@@ -275,6 +275,38 @@ describe('the CLI roles', () => {
       await new NatsShardRef({ connection, index: 0, subjectPrefix: PREFIX }).ask({ type: 'status' }),
       await ref.ask({ type: 'status' }),
     ]);
+
+    // A --role gateway process takes the run from the coordinator and answers its /api/status.
+    const gateway = spawn(
+      process.execPath,
+      [
+        ...['--import', 'tsx', join('server', 'main.ts'), '--nats', nats.url, '--role', 'gateway'],
+        ...['--subject-prefix', PREFIX, '--port', '0'],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    opened.children.push(gateway);
+    let gatewayOutput = '';
+    gateway.stderr!.on('data', (chunk: Buffer) => (gatewayOutput += chunk.toString()));
+    const gatewayUrl = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: gateway.stdout! }).on('line', (line) => {
+        gatewayOutput += `${line}\n`;
+        const match = line.match(/status\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/status/);
+        if (match) resolve(match[1]);
+      });
+      gateway.once('exit', (code) => reject(new Error(`gateway exited (${code}):\n${gatewayOutput}`)));
+    });
+    expect(gatewayOutput).toMatch(
+      /gateway: async mode, model cnn \(5,994 parameters\), 2 shard\(s\) on NATS/,
+    );
+    const [atGateway, atCoordinator] = await Promise.all(
+      [gatewayUrl, url].map(async (at) => (await fetch(`${at}/api/status`)).json()),
+    );
+    expect(atGateway).toMatchObject({ globalStep: 0, shards: status.shards });
+    expect({ ...atGateway, uptimeSec: 0 }).toEqual({ ...atCoordinator, uptimeSec: 0 });
+    gateway.kill('SIGTERM');
+    const [gatewayCode] = (await once(gateway, 'exit')) as [number | null];
+    expect(gatewayCode).toBe(0);
 
     coordinator.kill('SIGTERM');
     const [coordinatorCode] = (await once(coordinator, 'exit')) as [number | null];

@@ -90,7 +90,12 @@ describe('hub CLI', () => {
     [['--model', 'resnet'], /Allowed choices are mlp, cnn, deep-cnn/],
     [['--bogus'], /unknown option '--bogus'/],
     [['--role', 'shard'], /--role shard needs --nats <url>/],
-    [['--nats', 'nats://127.0.0.1:4222'], /--nats needs --role shard or --role coordinator/],
+    [['--nats', 'nats://127.0.0.1:4222'], /--nats needs --role shard, coordinator or gateway/],
+    [['--role', 'gateway'], /--role gateway needs --nats <url>/],
+    [
+      ['--nats', 'nats://127.0.0.1:4222', '--role', 'gateway', '--shard-index', '0'],
+      /--shard-index is for --role shard; a gateway uses every shard/,
+    ],
     [
       ['--nats', 'nats://127.0.0.1:4222', '--role', 'shard', '--shard-index', '2'],
       /--shard-index 2 is out of range for --shards 2: expected 0 to 1/,
