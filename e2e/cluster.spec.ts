@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { ErrorCode } from '../shared/errors.js';
+import { startGateway, type RunningGateway } from '../server/cluster/gatewayProcess.js';
+import { NatsCoordinatorHost } from '../server/cluster/NatsCoordinatorHost.js';
 import { NatsShardRef } from '../server/cluster/NatsShardRef.js';
 import { startNatsServer, type RunningNatsServer } from '../server/cluster/natsServer.js';
 import { connectRemoteShards, type RemoteShards } from '../server/cluster/remoteShards.js';
@@ -21,6 +23,8 @@ const PREFIX = 'e2e-cluster';
 const KILLED_SHARD = 1;
 
 const opened = {
+  gateways: [] as RunningGateway[],
+  hosts: [] as NatsCoordinatorHost[],
   children: [] as ChildProcess[],
   hubs: [] as RunningHub[],
   remote: [] as RemoteShards[],
@@ -29,6 +33,8 @@ const opened = {
 };
 
 test.afterEach(async () => {
+  for (const gateway of opened.gateways.splice(0)) await gateway.close().catch(() => undefined);
+  for (const host of opened.hosts.splice(0)) await host.close();
   for (const hub of opened.hubs.splice(0)) await hub.close().catch(() => undefined);
   for (const remote of opened.remote.splice(0)) await remote.close();
   for (const child of opened.children.splice(0)) {
@@ -125,5 +131,80 @@ test('two tabs on a coordinator with two shard processes train cnn to 0.95 throu
     expect(settled.shards).toEqual(direct);
   } finally {
     await connection.close();
+  }
+});
+
+test('two tabs, each on its own gateway of one coordinator, train cnn to 0.95; the gateways agree', async ({
+  openWorker,
+}) => {
+  const prefix = `${PREFIX}-gateways`;
+  const nats = await startNatsServer();
+  opened.nats.push(nats);
+  const dir = await mkdtemp(join(tmpdir(), 'e2e-gateways-'));
+  opened.dirs.push(dir);
+  await Promise.all(
+    Array.from({ length: SHARDS }, async (_, index) => {
+      const shard = await spawnShardCli({
+        natsUrl: nats.url,
+        index,
+        shards: SHARDS,
+        checkpointDir: dir,
+        subjectPrefix: prefix,
+        args: ['--model', 'cnn'],
+      });
+      opened.children.push(shard.child);
+    }),
+  );
+  const remote = await connectRemoteShards({ natsUrl: nats.url, shards: SHARDS, subjectPrefix: prefix });
+  opened.remote.push(remote);
+  const hub = await startHub(
+    { ...DEFAULT_HUB_OPTIONS, mode: 'async', model: 'cnn', shards: SHARDS, evalIntervalMs: 60_000 },
+    { host: '127.0.0.1', port: 0 },
+    undefined,
+    remote.refs,
+  );
+  opened.hubs.push(hub);
+  // As `--role coordinator` does: its Coordinator on NATS for the gateways.
+  const host = new NatsCoordinatorHost({
+    connection: remote.connection,
+    coordinator: hub.hub.coordinator,
+    status: () => hub.hub.status(),
+    setup: { config: hub.hub.config, options: hub.hub.options },
+    subjectPrefix: prefix,
+  });
+  opened.hosts.push(host);
+  await host.ready();
+  for (let i = 0; i < 2; i++) {
+    opened.gateways.push(
+      await startGateway({ natsUrl: nats.url, subjectPrefix: prefix, host: '127.0.0.1', port: 0 }),
+    );
+  }
+
+  const tabs = await Promise.all(
+    opened.gateways.map((gateway) => openWorker(gateway.url, { backend: 'wasm' })),
+  );
+  await expect.poll(async () => (await hubStatus(hub)).workers.length, { timeout: 60_000 }).toBe(2);
+  const run = await trainUntilAccuracy(hub, { target: 0.95, maxExamples: 60_000, everyExamples: 4_000 });
+  console.log(
+    `  reached ${run.reached.accuracy.toFixed(4)} after ${run.reached.examplesSeen} examples in ${run.seconds.toFixed(0)} s`,
+  );
+  expect(run.reached.accuracy).toBeGreaterThanOrEqual(0.95);
+  expect(run.reached.examplesSeen).toBeLessThanOrEqual(60_000);
+  const views = await Promise.all(tabs.map((tab) => tab.status()));
+  for (const view of views) console.log(`  ${describeTab(view)}`);
+  expect(views.every((view) => view.steps > 0)).toBe(true);
+
+  await Promise.all(tabs.map((tab) => tab.close()));
+  // A push the coordinator had received before the tabs closed finishes on every shard first.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const [atCoordinator, ...atGateways] = await Promise.all(
+    [hub.url, ...opened.gateways.map((g) => g.url)].map(
+      async (url) =>
+        (await (await fetch(`${url}/api/status`)).json()) as Awaited<ReturnType<typeof hubStatus>>,
+    ),
+  );
+  for (const status of atGateways) {
+    expect(status.globalStep).toBe(atCoordinator.globalStep);
+    expect(status.shards.map((s) => s.checksum)).toEqual(atCoordinator.shards.map((s) => s.checksum));
   }
 });
