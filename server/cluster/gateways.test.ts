@@ -3,16 +3,20 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
 import { GradientWorker, type WorkerSummary } from '../../shared/GradientWorker.js';
 import { HubClient } from '../../shared/HubClient.js';
+import { Coordinator } from '../actors/Coordinator.js';
+import { UnitPool } from '../data/UnitPool.js';
 import type { HubStatus } from '../hubStatus.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
-import { startGateway, type RunningGateway } from './gatewayProcess.js';
-import { NatsCoordinatorHost } from './NatsCoordinatorHost.js';
+import type { GatewaySetup } from './coordinatorRpc.js';
+import { GatewaySyncModeError, startGateway, type RunningGateway } from './gatewayProcess.js';
+import { DEFAULT_STATE_EVERY_MS, NatsCoordinatorHost } from './NatsCoordinatorHost.js';
 import { startNatsServer, type RunningNatsServer } from './natsServer.js';
 import { CoordinatorMissingError } from './RemoteCoordinator.js';
 import { connectRemoteShards, type RemoteShards } from './remoteShards.js';
@@ -38,6 +42,7 @@ const opened = {
   gateways: [] as RunningGateway[],
   hosts: [] as NatsCoordinatorHost[],
   hubs: [] as RunningHub[],
+  connections: [] as NatsConnection[],
   remote: [] as RemoteShards[],
   nats: [] as RunningNatsServer[],
   dirs: [] as string[],
@@ -49,6 +54,7 @@ afterEach(async () => {
   for (const host of opened.hosts.splice(0)) await host.close();
   for (const hub of opened.hubs.splice(0)) await hub.close();
   for (const remote of opened.remote.splice(0)) await remote.close();
+  for (const connection of opened.connections.splice(0)) await connection.close();
   for (const child of opened.children.splice(0)) {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
@@ -116,6 +122,33 @@ describe('gateways on a coordinator over NATS', () => {
     await expect(starting).rejects.toThrow(
       /no coordinator answers on NATS subject "gateways-test\.coord\.call\.setup": start one \(--role coordinator\)/,
     );
+  });
+
+  it('a gateway refuses a coordinator in sync mode, saying where sync workers go', async () => {
+    const nats = await startNatsServer();
+    opened.nats.push(nats);
+    const connection = await connect({ servers: nats.url });
+    opened.connections.push(connection);
+    const coordinator = new Coordinator({
+      mode: 'sync',
+      shards: [],
+      units: new UnitPool({ totalExamples: 1_000, unitSize: 100, seed: 1 }),
+      roundTimeoutMs: 1_000,
+    });
+    const host = new NatsCoordinatorHost({
+      connection,
+      coordinator,
+      status: () => Promise.reject(new Error('not asked')),
+      // Not read: the gateway stops at the mode.
+      setup: {} as GatewaySetup,
+      subjectPrefix: PREFIX,
+    });
+    opened.hosts.push(host);
+    await host.ready();
+    const starting = startGateway({ natsUrl: nats.url, subjectPrefix: PREFIX, host: '127.0.0.1', port: 0 });
+    await expect(starting).rejects.toBeInstanceOf(GatewaySyncModeError);
+    await expect(starting).rejects.toThrow(/connect the workers to the coordinator's own \/worker/);
+    coordinator.close();
   });
 
   it(`two workers on two gateways train cnn to test accuracy >= ${TARGET_ACCURACY}; the gateways' /api/status agree`, async () => {
@@ -203,5 +236,29 @@ describe('gateways on a coordinator over NATS', () => {
     // Every accepted push reached both shards (no shard restarted here).
     for (const shard of atCoordinator.shards) expect(shard.version).toBe(atCoordinator.globalStep);
     expect(gatewayLog.join('\n')).not.toMatch(/not answering|did not answer/);
+
+    // The operator's pause at the coordinator reaches every gateway's workers with its next broadcast.
+    coordinator.hub.coordinator.setPaused(true);
+    await new Promise((resolve) => setTimeout(resolve, 2 * DEFAULT_STATE_EVERY_MS));
+    await expect(opened.clients[0].pull()).rejects.toMatchObject({ code: ErrorCode.Paused });
+    coordinator.hub.coordinator.setPaused(false);
+    await new Promise((resolve) => setTimeout(resolve, 2 * DEFAULT_STATE_EVERY_MS));
+    const pulled = await opened.clients[1].pull();
+    expect(pulled.versions).toEqual(atCoordinator.shards.map((s) => s.version));
+    expect(pulled.globalStep).toBe(atCoordinator.globalStep);
+    // A gateway's model download is the shards' weights, as the coordinator's is.
+    const [fromGateway, fromCoordinator] = await Promise.all(
+      [opened.gateways[1].url, coordinator.url].map(async (url) => {
+        const response = await fetch(`${url}/api/model/weights.bin`);
+        expect(response.status).toBe(200);
+        return Buffer.from(await response.arrayBuffer());
+      }),
+    );
+    expect(fromGateway.equals(fromCoordinator)).toBe(true);
+
+    // A coordinator that stops answering is a retryable refusal for a gateway's workers, logged once.
+    await opened.hosts[0].close();
+    await expect(opened.clients[0].leaseUnit()).rejects.toMatchObject({ code: ErrorCode.ShardUnavailable });
+    expect(gatewayLog.join('\n')).toMatch(/gateway: the coordinator did not answer "leaseUnit"/);
   }, 300_000);
 });
