@@ -56,6 +56,12 @@ async function runHub(
     console.log(`hub: worker    ${url}/worker   (open it in any browser to lend it to training)`);
     console.log(`hub: status    ${url}/api/status`);
     console.log(`hub: metrics   ${url}/metrics`);
+    if (cluster) {
+      console.log(
+        `hub: gateways  npm start -- --nats ${cluster.natsUrl} --role gateway --subject-prefix ` +
+          `${cluster.subjectPrefix} --port <port>   (more addresses for workers, any machine)`,
+      );
+    }
     const what = remote ? 'checkpoints of the run (the shards keep their own)' : 'checkpoints';
     console.log(`hub: ${what} every ${checkpoints.intervalMs / 1000} s in ${checkpoints.dir}`);
     if (!adminToken) {

@@ -137,6 +137,12 @@ export class RemoteCoordinator implements CoordinatorPort {
     this.note('noteRefusal', { workerId, code });
   }
 
+  /**
+   * Published as pulls read it. Across processes this may reach the coordinator after the reply of an
+   * apply that came later (it stands until the next apply's reply): staleness is then counted low
+   * for a moment, never high. Without it, a shard restarted from an older checkpoint would have every
+   * gradient refused as stale until an apply succeeded, which none would.
+   */
   noteShardVersion(index: number, version: number): void {
     this.note('noteShardVersion', { index, version });
   }
