@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { measureApply } from './apply.js';
 import { BenchBrowser } from './browser.js';
 import { measureCompression } from './compression.js';
+import { measureGateways } from './gateways.js';
 import type { Log } from './log.js';
 import type { BenchResults } from './results.js';
 import { FULL, QUICK } from './settings.js';
@@ -15,7 +16,15 @@ import { measureTransport } from './transport.js';
 import { measureVolunteers } from './volunteers.js';
 import { measureWorkerOverhead } from './workerOverhead.js';
 
-const PHASES = ['transport', 'apply', 'overhead', 'accuracy', 'volunteers', 'compression'] as const;
+const PHASES = [
+  'transport',
+  'apply',
+  'overhead',
+  'accuracy',
+  'volunteers',
+  'compression',
+  'gateways',
+] as const;
 type Phase = (typeof PHASES)[number];
 
 const DEFAULT_OUT = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -23,7 +32,8 @@ const DEFAULT_OUT = fileURLToPath(new URL('./results.json', import.meta.url));
 const program = new Command('npm run bench --')
   .description(
     'Measures the hub against the wire and against training alone (issue 8): transport, apply, worker ' +
-      'overhead, time to accuracy, many volunteers, compression. Prints a table and writes the same ' +
+      'overhead, time to accuracy, many volunteers, compression; and a cluster on NATS with one gateway ' +
+      'against two (issue 9). Prints a table and writes the same ' +
       'figures as JSON. `npm run bench` builds the client first (the browser phases need dist/client).',
   )
   .option(
@@ -76,6 +86,7 @@ const results: BenchResults = {
   timeToAccuracy: null,
   volunteers: null,
   compression: null,
+  gateways: null,
   errors: {},
 };
 
@@ -159,6 +170,12 @@ try {
     'compression',
     `bytes per push and test accuracy after ${settings.compression.examples} examples`,
     () => measureCompression(settings, detail),
+  );
+  await phase(
+    'gateways',
+    'gateways',
+    `${settings.gateways.clients} clients pushing through one gateway vs two, on NATS`,
+    () => measureGateways(settings, detail),
   );
 } finally {
   await (browser as BenchBrowser | null)?.close();

@@ -22,6 +22,7 @@ export interface BenchResults {
   timeToAccuracy: TimeToAccuracyResult | null;
   volunteers: VolunteersResult | null;
   compression: CompressionResult | null;
+  gateways: GatewaysResult | null;
   /** Phase name -> error message, for the phases that failed. */
   readonly errors: Record<string, string>;
 }
@@ -153,4 +154,23 @@ export interface CompressionResult {
   readonly examples: number;
   readonly testExamples: number;
   readonly rows: readonly CompressionRow[];
+}
+
+export interface GatewaysResult {
+  /** Simulated volunteers, each with one push in flight, in both arms. */
+  readonly clients: number;
+  readonly seconds: number;
+  readonly model: string;
+  readonly gradientBytes: number;
+  readonly shards: number;
+  /** Aggregate pushes/s, all clients on one gateway (median of the repetitions). */
+  readonly oneGateway: number;
+  /** Aggregate pushes/s, the clients split over two gateways. */
+  readonly twoGateways: number;
+  /** twoGateways / oneGateway */
+  readonly ratio: number | null;
+  readonly oneSamples: readonly number[];
+  readonly twoSamples: readonly number[];
+  /** Pushes refused or lost in both arms. */
+  readonly errors: number;
 }

@@ -41,6 +41,12 @@ export interface BenchSettings {
     /** Examples one Node worker trains on before the test accuracy is measured (a multiple of 640). */
     readonly examples: number;
   };
+  readonly gateways: {
+    /** Simulated volunteers, each keeping one push in flight; the same load for both arms. */
+    readonly clients: number;
+    readonly seconds: number;
+    readonly reps: number;
+  };
   /** Test examples behind every accuracy figure (the first N of MNIST's 10,000). */
   readonly testExamples: number;
 }
@@ -53,6 +59,7 @@ export const FULL: BenchSettings = {
   timeToAccuracy: { target: 0.97, reps: 3, everyExamples: 3_200, maxSeconds: 240 },
   volunteers: { clients: 500, pushesPerSecondPerClient: 2, steadySeconds: 20, saturatedSeconds: 10 },
   compression: { examples: 19_200 },
+  gateways: { clients: 64, seconds: 5, reps: 3 },
   testExamples: 10_000,
 };
 
@@ -64,5 +71,6 @@ export const QUICK: BenchSettings = {
   timeToAccuracy: { target: 0.95, reps: 1, everyExamples: 3_200, maxSeconds: 90 },
   volunteers: { clients: 500, pushesPerSecondPerClient: 2, steadySeconds: 8, saturatedSeconds: 5 },
   compression: { examples: 6_400 },
+  gateways: { clients: 32, seconds: 3, reps: 1 },
   testExamples: 10_000,
 };

@@ -166,6 +166,26 @@ export function renderResults(r: BenchResults): string {
     );
   } else out.push(missing(r, 'compression'));
 
+  out.push('');
+  out.push('## 7. Gateways: aggregate pushes/s, one gateway against two (issue 9; no goal set)');
+  if (r.gateways) {
+    const g = r.gateways;
+    out.push(
+      table(
+        ['arm', 'pushes/s', 'samples'],
+        [
+          ['1 gateway', fixed(g.oneGateway, 0), g.oneSamples.map((x) => x.toFixed(0)).join(', ')],
+          ['2 gateways', fixed(g.twoGateways, 0), g.twoSamples.map((x) => x.toFixed(0)).join(', ')],
+        ],
+      ),
+    );
+    out.push(
+      `two/one: ${fixed(g.ratio, 2) ?? '-'}; ${g.clients} clients each keeping one ${g.model} push ` +
+        `(${bytes(g.gradientBytes)} B) in flight for ${g.seconds} s per sample, ${g.errors} errors; ` +
+        `nats-server, ${g.shards} shard processes, a coordinator and the gateways each a process of its own.`,
+    );
+  } else out.push(missing(r, 'gateways'));
+
   const failures = Object.entries(r.errors);
   if (failures.length > 0) {
     out.push('', '## Failed phases');
