@@ -8,20 +8,10 @@
 //   3. a Playwright-managed Chromium, if one was installed (`npx playwright install chromium`)
 // When none is found and this runs as root on Debian, it installs Debian's `chromium` with apt-get;
 // otherwise it exits with a message saying how to get one.
-import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { aptInstall, canInstallWithApt, isExecutable, versionOf } from './debianPackage.mjs';
 import { pathToFileURL } from 'node:url';
 
 const DEBIAN_CANDIDATES = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'];
-
-function isExecutable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function playwrightManaged() {
   try {
@@ -60,45 +50,20 @@ export const HOW_TO_GET_ONE = [
   '  - a Playwright-managed build (a download): npx playwright install chromium',
 ].join('\n');
 
-function version(path) {
-  try {
-    return execFileSync(path, ['--version'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return 'version unknown';
-  }
-}
-
-function canInstallWithApt() {
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  return isRoot && existsSync('/etc/debian_version') && isExecutable('/usr/bin/apt-get');
-}
-
-function installWithApt() {
-  console.log(
-    'find-chromium: no Chromium found; installing Debian\'s "chromium" with apt-get (about 600 MB)',
-  );
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
-    stdio: 'inherit',
-    env,
-  });
-}
-
 async function main() {
   let found = await findChromium();
   if (found.path === null && !process.env.CHROMIUM_PATH && canInstallWithApt()) {
-    installWithApt();
+    console.log(
+      'find-chromium: no Chromium found; installing Debian\'s "chromium" with apt-get (about 600 MB)',
+    );
+    aptInstall('chromium', { updateFirst: true });
     found = await findChromium();
   }
   if (found.path === null) {
     console.error(`find-chromium: ${found.problem}.\n${HOW_TO_GET_ONE}`);
     process.exit(1);
   }
-  console.log(`find-chromium: using ${found.path} (${found.source}; ${version(found.path)})`);
+  console.log(`find-chromium: using ${found.path} (${found.source}; ${versionOf(found.path)})`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

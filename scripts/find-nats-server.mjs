@@ -9,21 +9,11 @@
 // When none is found and this runs as root on Debian, it installs Debian's `nats-server` with
 // apt-get (apt-get update first only when the plain install fails: the package lists may be fresh
 // enough); otherwise it exits non-zero with a message saying how to get one.
-import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { aptInstall, canInstallWithApt, isExecutable, versionOf } from './debianPackage.mjs';
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const DEBIAN_CANDIDATES = ['/usr/bin/nats-server', '/usr/sbin/nats-server'];
-
-function isExecutable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function onPath(name, env) {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
@@ -62,45 +52,12 @@ export const HOW_TO_GET_ONE = [
   'then run: node scripts/find-nats-server.mjs',
 ].join('\n');
 
-function version(path) {
-  try {
-    return execFileSync(path, ['--version'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return 'version unknown';
-  }
-}
-
-function canInstallWithApt() {
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  return isRoot && existsSync('/etc/debian_version') && isExecutable('/usr/bin/apt-get');
-}
-
-function installWithApt() {
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'nats-server'], {
-      stdio: 'inherit',
-      env,
-    });
-  console.log('find-nats-server: no nats-server found; running apt-get install -y nats-server');
-  try {
-    install();
-    return;
-  } catch {
-    console.log('find-nats-server: the install failed; running apt-get update, then the install again');
-  }
-  execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
-  install();
-}
-
 function main() {
   let found = findNatsServer();
   if (found.path === null && !process.env.NATS_SERVER_PATH && canInstallWithApt()) {
     try {
-      installWithApt();
+      console.log('find-nats-server: no nats-server found; running apt-get install -y nats-server');
+      aptInstall('nats-server');
     } catch (error) {
       console.error(`find-nats-server: apt-get failed: ${error instanceof Error ? error.message : error}`);
     }
@@ -110,7 +67,7 @@ function main() {
     console.error(`find-nats-server: ${found.problem}.\n${HOW_TO_GET_ONE}`);
     process.exit(1);
   }
-  console.log(`find-nats-server: using ${found.path} (${found.source}; ${version(found.path)})`);
+  console.log(`find-nats-server: using ${found.path} (${found.source}; ${versionOf(found.path)})`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
