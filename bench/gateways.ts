@@ -6,7 +6,7 @@ import { HubClient } from '../shared/HubClient.js';
 import { startNatsServer } from '../server/cluster/natsServer.js';
 import { spawnShardCli, type ShardCli } from '../server/cluster/testing/shardCli.js';
 import { testGradient } from '../server/testing/testHub.js';
-import { spawnRole, type RoleProcess } from './clusterCli.js';
+import { spawnRole, type RoleProcess } from '../server/cluster/testing/roleCli.js';
 import type { Log } from './log.js';
 import type { GatewaysResult } from './results.js';
 import type { BenchSettings } from './settings.js';

@@ -62,6 +62,8 @@ export interface Hub {
   readonly config: RunConfig;
   readonly coordinator: Coordinator;
   readonly shards: readonly ShardRef[];
+  /** The `/dashboard` feed (a `--role coordinator` process relays it to its gateways). */
+  readonly dashboard: DashboardFeed;
   status(): Promise<HubStatus>;
   /** Every shard's current weights, concatenated: the model's flat vector. */
   weights(): Promise<Float32Array>;
@@ -328,6 +330,7 @@ export async function createHub({
     shardRanges: ranges,
     config,
     coordinator,
+    dashboard,
     shards,
     status,
     weights,

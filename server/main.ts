@@ -42,6 +42,7 @@ async function runHub(
         connection: remote.connection,
         coordinator: hub.coordinator,
         status: () => hub.status(),
+        dashboard: hub.dashboard,
         setup: { config: hub.config, options: hub.options },
         subjectPrefix: cluster.subjectPrefix,
         onError: (error) => console.error('hub: a gateway request failed:', error),

@@ -1,7 +1,9 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { Coordinator, WorkerInfo } from '../actors/Coordinator.js';
+import type { DashboardFeed } from '../dashboard/DashboardFeed.js';
 import type { HubStatus } from '../hubStatus.js';
+import { publishDashboard } from './dashboardRelay.js';
 import {
   decodeCall,
   encodeFailure,
@@ -25,6 +27,8 @@ export interface NatsCoordinatorHostOptions {
   readonly setup: GatewaySetup;
   readonly subjectPrefix: string;
   readonly stateEveryMs?: number;
+  /** The coordinator's dashboard, relayed to every gateway's viewers (dashboardRelay.ts). */
+  readonly dashboard?: DashboardFeed;
   /** A request that could not be answered at all (the transport failed). */
   readonly onError?: (error: unknown) => void;
 }
@@ -40,6 +44,7 @@ export class NatsCoordinatorHost {
   private readonly timer: ReturnType<typeof setInterval>;
   private readonly stateSubject: string;
   private readonly onError: (error: unknown) => void;
+  private readonly stopDashboard: () => Promise<void>;
 
   constructor(private readonly options: NatsCoordinatorHostOptions) {
     this.onError = options.onError ?? (() => undefined);
@@ -53,6 +58,14 @@ export class NatsCoordinatorHost {
     });
     this.stateSubject = coordinatorStateSubject(prefix);
     this.timer = setInterval(() => this.broadcast(), options.stateEveryMs ?? DEFAULT_STATE_EVERY_MS);
+    this.stopDashboard = options.dashboard
+      ? publishDashboard({
+          connection: options.connection,
+          feed: options.dashboard,
+          subjectPrefix: prefix,
+          onError: this.onError,
+        })
+      : async () => undefined;
   }
 
   /** Resolves once the server knows the subscription: a gateway started after this finds it. */
@@ -62,6 +75,7 @@ export class NatsCoordinatorHost {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    await this.stopDashboard();
     if (!this.subscription.isClosed()) await this.subscription.drain();
   }
 

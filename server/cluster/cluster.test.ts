@@ -1,24 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
-import { GradientWorker, type WorkerSummary } from '../../shared/GradientWorker.js';
-import type { HubClient } from '../../shared/HubClient.js';
+import { GradientWorker } from '../../shared/GradientWorker.js';
 import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
 import { CheckpointMismatchError, encodeRunCheckpoint } from '../checkpoints/runCheckpoint.js';
-import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
-import { startHub, type RunningHub } from '../startHub.js';
+import type { HubOptions } from '../options.js';
+import { startHub } from '../startHub.js';
 import { connectClient } from '../testing/testHub.js';
+import { trainUntilTarget } from '../testing/trainUntilTarget.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 import { NatsPayloadTooLargeError } from './clusterErrors.js';
 import { NatsShardRef } from './NatsShardRef.js';
-import { startNatsServer, type RunningNatsServer } from './natsServer.js';
-import { connectRemoteShards, type RemoteShards } from './remoteShards.js';
+import { startNatsServer } from './natsServer.js';
+import { connectRemoteShards } from './remoteShards.js';
+import { spawnRole } from './testing/roleCli.js';
+import { clusterHubOptions, openedClusterAfterEach, spawnTestShard } from './testing/clusterFixture.js';
 import { spawnShardCli, type ShardCli } from './testing/shardCli.js';
 
 /**
@@ -40,57 +40,13 @@ const KILL_AT_STEP = 60;
 /** How long the shard stays dead before it is started again. */
 const DEAD_MS = 2_000;
 
-const opened = {
-  children: [] as ChildProcess[],
-  clients: [] as HubClient[],
-  hubs: [] as RunningHub[],
-  remote: [] as RemoteShards[],
-  connections: [] as NatsConnection[],
-  nats: [] as RunningNatsServer[],
-  dirs: [] as string[],
-};
+const opened = openedClusterAfterEach();
 
-afterEach(async () => {
-  opened.clients.splice(0).forEach((client) => client.close());
-  for (const hub of opened.hubs.splice(0)) await hub.close();
-  for (const remote of opened.remote.splice(0)) await remote.close();
-  for (const connection of opened.connections.splice(0)) await connection.close();
-  for (const child of opened.children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  }
-  for (const server of opened.nats.splice(0)) await server.close();
-  for (const dir of opened.dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-/** A shard process of this run, registered for the afterEach. */
 async function spawnShard(natsUrl: string, index: number, checkpointDir: string): Promise<ShardCli> {
-  const shard = await spawnShardCli({
-    natsUrl,
-    index,
-    shards: SHARDS,
-    checkpointDir,
-    subjectPrefix: PREFIX,
-    args: ['--model', 'cnn', '--seed', '7', '--checkpoint-secs', '0.5'],
-  });
-  opened.children.push(shard.child);
-  return shard;
+  return spawnTestShard(opened, { natsUrl, index, shards: SHARDS, checkpointDir, subjectPrefix: PREFIX });
 }
 
-const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => ({
-  ...DEFAULT_HUB_OPTIONS,
-  mode: 'async',
-  model: 'cnn',
-  shards: SHARDS,
-  evalIntervalMs: 2_000,
-  evalExamples: 10_000,
-  // The restarted shard's version goes back to its checkpoint's: staleness must be counted from there,
-  // or every later gradient would be refused as TOO_STALE.
-  maxStaleness: 4,
-  ...overrides,
-});
+const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => clusterHubOptions(SHARDS, overrides);
 
 describe('a coordinator on shard processes over NATS', () => {
   it(`trains cnn to test accuracy >= ${TARGET_ACCURACY} through a SIGKILL and restart of a shard process`, async () => {
@@ -147,31 +103,9 @@ describe('a coordinator on shard processes over NATS', () => {
           onRefused: (error) => refusedCodes.push(error.code),
         }),
     );
-    let reached: { accuracy: number; examplesSeen: number } | null = null;
-    const started = performance.now();
-    const watcher = setInterval(() => {
-      // While the shard is down the status is a 503: the next tick asks again.
-      running.hub.status().then(
-        (status) => {
-          if (status.testAccuracy !== null && status.testAccuracy >= TARGET_ACCURACY && status.evaluation) {
-            reached ??= { accuracy: status.testAccuracy, examplesSeen: status.evaluation.examplesSeen };
-            workers.forEach((w) => w.stop());
-          }
-        },
-        () => undefined,
-      );
-    }, 500);
-    let summaries: WorkerSummary[];
-    try {
-      summaries = await Promise.all(workers.map((w) => w.run()));
-    } finally {
-      clearInterval(watcher);
-    }
-    const seconds = (performance.now() - started) / 1000;
+    const { best, summaries, seconds } = await trainUntilTarget(running.hub, workers, TARGET_ACCURACY);
     expect(restarted).not.toBeNull();
     const comeBack = await restarted!;
-    const final = await running.hub.evaluateNow();
-    const best = reached ?? { accuracy: final.accuracy, examplesSeen: final.examplesSeen };
     const status = await running.hub.status();
     console.log(
       `cluster: test accuracy ${best.accuracy.toFixed(4)} after ${best.examplesSeen} examples in ` +
@@ -238,26 +172,14 @@ describe('the CLI roles', () => {
     const dir = await mkdtemp(join(tmpdir(), 'cluster-cli-'));
     opened.dirs.push(dir);
     const shards = await Promise.all([spawnShard(nats.url, 0, dir), spawnShard(nats.url, 1, dir)]);
-    const coordinator = spawn(
-      process.execPath,
-      [
-        ...['--import', 'tsx', join('server', 'main.ts'), '--nats', nats.url, '--role', 'coordinator'],
-        ...['--shards', String(SHARDS), '--model', 'cnn', '--subject-prefix', PREFIX, '--port', '0'],
-        ...['--checkpoint-dir', dir, '--eval-interval', '600'],
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const coordinatorCli = await spawnRole('coordinator', [
+      ...['--nats', nats.url, '--shards', String(SHARDS), '--model', 'cnn', '--subject-prefix', PREFIX],
+      ...['--checkpoint-dir', dir, '--eval-interval', '600'],
+    ]);
+    const coordinator = coordinatorCli.child;
     opened.children.push(coordinator);
-    let output = '';
-    coordinator.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: coordinator.stdout! }).on('line', (line) => {
-        output += `${line}\n`;
-        const match = line.match(/status\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/status/);
-        if (match) resolve(match[1]);
-      });
-      coordinator.once('exit', (code) => reject(new Error(`coordinator exited (${code}):\n${output}`)));
-    });
+    const { url } = coordinatorCli;
+    const output = coordinatorCli.output();
     expect(output).toMatch(/hub: async mode, model cnn \(5,994 parameters\), 2 shard\(s\) on NATS/);
 
     // One update on shard 1, straight to its process: the coordinator's status shows it.
@@ -277,25 +199,11 @@ describe('the CLI roles', () => {
     ]);
 
     // A --role gateway process takes the run from the coordinator and answers its /api/status.
-    const gateway = spawn(
-      process.execPath,
-      [
-        ...['--import', 'tsx', join('server', 'main.ts'), '--nats', nats.url, '--role', 'gateway'],
-        ...['--subject-prefix', PREFIX, '--port', '0'],
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const gatewayCli = await spawnRole('gateway', ['--nats', nats.url, '--subject-prefix', PREFIX]);
+    const gateway = gatewayCli.child;
     opened.children.push(gateway);
-    let gatewayOutput = '';
-    gateway.stderr!.on('data', (chunk: Buffer) => (gatewayOutput += chunk.toString()));
-    const gatewayUrl = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: gateway.stdout! }).on('line', (line) => {
-        gatewayOutput += `${line}\n`;
-        const match = line.match(/status\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/status/);
-        if (match) resolve(match[1]);
-      });
-      gateway.once('exit', (code) => reject(new Error(`gateway exited (${code}):\n${gatewayOutput}`)));
-    });
+    const gatewayUrl = gatewayCli.url;
+    const gatewayOutput = gatewayCli.output();
     expect(gatewayOutput).toMatch(
       /gateway: async mode, model cnn \(5,994 parameters\), 2 shard\(s\) on NATS/,
     );

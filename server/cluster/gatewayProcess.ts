@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Server as SocketServer } from 'socket.io';
+import { Server as SocketServer, type Server } from 'socket.io';
 import { layoutFromShapes } from '../../shared/layout.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
 import { workerGuards, workerSocketOptions } from '../createHub.js';
@@ -11,6 +11,7 @@ import { attachWorkerGateway } from '../gateway/WorkerGateway.js';
 import { internalErrors } from '../http/internalErrors.js';
 import { createHttpApp } from '../http/routes.js';
 import { mountStaticClient } from '../http/staticClient.js';
+import { relayDashboard } from './dashboardRelay.js';
 import { createHubMetrics } from '../metrics/hubMetrics.js';
 import { ShardTraffic } from '../metrics/ShardTraffic.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
@@ -130,6 +131,12 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Runn
       http,
       workerSocketOptions(layout.totalLength),
     );
+    const stopDashboard = relayDashboard({
+      io: io as unknown as Server,
+      connection,
+      subjectPrefix: options.subjectPrefix,
+      onError: (error) => logError('dashboard relay from the coordinator failed', error),
+    });
     attachWorkerGateway(io, {
       coordinator: remote,
       shards,
@@ -154,6 +161,7 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Runn
       port,
       coordinator: remote,
       async close() {
+        await stopDashboard();
         await io.close();
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -1,26 +1,32 @@
-import { once } from 'node:events';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { io as ioClient } from 'socket.io-client';
+import { describe, expect, it } from 'vitest';
+import {
+  DASHBOARD_NAMESPACE,
+  type DashboardHistory,
+  type DashboardUpdate,
+} from '../../shared/dashboardProtocol.js';
 import { ErrorCode } from '../../shared/errors.js';
-import { GradientWorker, type WorkerSummary } from '../../shared/GradientWorker.js';
+import { GradientWorker } from '../../shared/GradientWorker.js';
 import { HubClient } from '../../shared/HubClient.js';
 import { Coordinator } from '../actors/Coordinator.js';
 import { UnitPool } from '../data/UnitPool.js';
 import type { HubStatus } from '../hubStatus.js';
-import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
+import type { HubOptions } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
+import { trainUntilTarget } from '../testing/trainUntilTarget.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 import type { GatewaySetup } from './coordinatorRpc.js';
-import { GatewaySyncModeError, startGateway, type RunningGateway } from './gatewayProcess.js';
+import { GatewaySyncModeError, startGateway } from './gatewayProcess.js';
 import { DEFAULT_STATE_EVERY_MS, NatsCoordinatorHost } from './NatsCoordinatorHost.js';
-import { startNatsServer, type RunningNatsServer } from './natsServer.js';
+import { startNatsServer } from './natsServer.js';
 import { CoordinatorMissingError } from './RemoteCoordinator.js';
-import { connectRemoteShards, type RemoteShards } from './remoteShards.js';
-import { spawnShardCli, type ShardCli } from './testing/shardCli.js';
+import { connectRemoteShards } from './remoteShards.js';
+import { clusterHubOptions, openedClusterAfterEach, spawnTestShard } from './testing/clusterFixture.js';
+import type { ShardCli } from './testing/shardCli.js';
 
 /**
  * Issue 9, criterion 1 on Node workers: a real nats-server, two `--role shard` processes of the CLI,
@@ -36,58 +42,13 @@ const SHARDS = 2;
 const GATEWAYS = 2;
 const PREFIX = 'gateways-test';
 
-const opened = {
-  children: [] as ChildProcess[],
-  clients: [] as HubClient[],
-  gateways: [] as RunningGateway[],
-  hosts: [] as NatsCoordinatorHost[],
-  hubs: [] as RunningHub[],
-  connections: [] as NatsConnection[],
-  remote: [] as RemoteShards[],
-  nats: [] as RunningNatsServer[],
-  dirs: [] as string[],
-};
-
-afterEach(async () => {
-  opened.clients.splice(0).forEach((client) => client.close());
-  for (const gateway of opened.gateways.splice(0)) await gateway.close();
-  for (const host of opened.hosts.splice(0)) await host.close();
-  for (const hub of opened.hubs.splice(0)) await hub.close();
-  for (const remote of opened.remote.splice(0)) await remote.close();
-  for (const connection of opened.connections.splice(0)) await connection.close();
-  for (const child of opened.children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  }
-  for (const server of opened.nats.splice(0)) await server.close();
-  for (const dir of opened.dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+const opened = openedClusterAfterEach();
 
 async function spawnShard(natsUrl: string, index: number, checkpointDir: string): Promise<ShardCli> {
-  const shard = await spawnShardCli({
-    natsUrl,
-    index,
-    shards: SHARDS,
-    checkpointDir,
-    subjectPrefix: PREFIX,
-    args: ['--model', 'cnn', '--seed', '7', '--checkpoint-secs', '0.5'],
-  });
-  opened.children.push(shard.child);
-  return shard;
+  return spawnTestShard(opened, { natsUrl, index, shards: SHARDS, checkpointDir, subjectPrefix: PREFIX });
 }
 
-const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => ({
-  ...DEFAULT_HUB_OPTIONS,
-  mode: 'async',
-  model: 'cnn',
-  shards: SHARDS,
-  evalIntervalMs: 2_000,
-  evalExamples: 10_000,
-  maxStaleness: 4,
-  ...overrides,
-});
+const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => clusterHubOptions(SHARDS, overrides);
 
 /** A coordinator on the shard processes, serving its Coordinator to gateways as main.ts does. */
 async function startCoordinator(natsUrl: string): Promise<RunningHub> {
@@ -99,6 +60,7 @@ async function startCoordinator(natsUrl: string): Promise<RunningHub> {
     connection: remote.connection,
     coordinator: running.hub.coordinator,
     status: () => running.hub.status(),
+    dashboard: running.hub.dashboard,
     setup: { config: running.hub.config, options: running.hub.options },
     subjectPrefix: PREFIX,
   });
@@ -187,28 +149,7 @@ describe('gateways on a coordinator over NATS', () => {
           onRefused: (error) => refusedCodes.push(error.code),
         }),
     );
-    let reached: { accuracy: number; examplesSeen: number } | null = null;
-    const started = performance.now();
-    const watcher = setInterval(() => {
-      coordinator.hub.status().then(
-        (status) => {
-          if (status.testAccuracy !== null && status.testAccuracy >= TARGET_ACCURACY && status.evaluation) {
-            reached ??= { accuracy: status.testAccuracy, examplesSeen: status.evaluation.examplesSeen };
-            workers.forEach((w) => w.stop());
-          }
-        },
-        () => undefined,
-      );
-    }, 500);
-    let summaries: WorkerSummary[];
-    try {
-      summaries = await Promise.all(workers.map((w) => w.run()));
-    } finally {
-      clearInterval(watcher);
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const final = await coordinator.hub.evaluateNow();
-    const best = reached ?? { accuracy: final.accuracy, examplesSeen: final.examplesSeen };
+    const { best, summaries, seconds } = await trainUntilTarget(coordinator.hub, workers, TARGET_ACCURACY);
     const [atCoordinator, ...atGateways] = await Promise.all([
       statusAt(coordinator.url),
       ...opened.gateways.map((g) => statusAt(g.url)),
@@ -255,6 +196,31 @@ describe('gateways on a coordinator over NATS', () => {
       }),
     );
     expect(fromGateway.equals(fromCoordinator)).toBe(true);
+
+    // A gateway's dashboard is the coordinator's: its history, then its live updates; read-only.
+    const viewer = ioClient(`${opened.gateways[0].url}${DASHBOARD_NAMESPACE}`, {
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    try {
+      const role = new Promise((resolve) => viewer.once('dashboard:role', resolve));
+      const history = new Promise<DashboardHistory>((resolve) => viewer.once('dashboard:history', resolve));
+      const update = new Promise<DashboardUpdate>((resolve) => viewer.once('dashboard:update', resolve));
+      expect(await role).toEqual({ admin: false });
+      const relayed = await history;
+      const own = coordinator.hub.dashboard.wholeHistory();
+      expect(relayed.run).toEqual(own.run);
+      expect(relayed.points.length).toBeGreaterThan(0);
+      expect(relayed.points.at(-1)!.globalStep).toBeLessThanOrEqual(atCoordinator.globalStep);
+      expect(Buffer.from(relayed.samples.pixels).equals(Buffer.from(own.samples.pixels))).toBe(true);
+      expect((await update).point.globalStep).toBe(atCoordinator.globalStep);
+      expect(await viewer.timeout(5_000).emitWithAck('admin:action', { type: 'pause' })).toMatchObject({
+        ok: false,
+        error: { code: ErrorCode.AdminRequired },
+      });
+    } finally {
+      viewer.disconnect();
+    }
 
     // A coordinator that stops answering is a retryable refusal for a gateway's workers, logged once.
     await opened.hosts[0].close();

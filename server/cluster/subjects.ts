@@ -31,3 +31,13 @@ export function coordinatorSubject(prefix: string, method: string): string {
 export function coordinatorStateSubject(prefix: string): string {
   return `${checkedPrefix(prefix)}.coord.state`;
 }
+
+/** What the coordinator's dashboard sends every viewer, relayed by each gateway to its own viewers. */
+export function dashboardSubject(prefix: string): string {
+  return `${checkedPrefix(prefix)}.dashboard.broadcast`;
+}
+
+/** A gateway's viewer connected: the coordinator answers with the whole dashboard history. */
+export function dashboardHistorySubject(prefix: string): string {
+  return `${checkedPrefix(prefix)}.dashboard.history`;
+}

@@ -48,6 +48,11 @@ interface Previous {
   readonly norms: readonly number[];
 }
 
+/** One message to every viewer, as `onBroadcast` hands it on. */
+export type DashboardBroadcast =
+  | { readonly event: 'dashboard:history'; readonly payload: DashboardHistory }
+  | { readonly event: 'dashboard:update'; readonly payload: DashboardUpdate };
+
 /**
  * Feeds the read-only `/dashboard` namespace. Every interval it samples the run (counters, shard
  * versions, weight norms) into a bounded, downsampled history and sends viewers one update; a viewer
@@ -66,6 +71,7 @@ export class DashboardFeed {
   private lastParameterViewsAt = -Infinity;
   private lastParameterViewsStep = -1;
   private ticking = false;
+  private readonly listeners = new Set<(broadcast: DashboardBroadcast) => void>();
 
   constructor(options: DashboardFeedOptions) {
     this.options = options;
@@ -92,6 +98,7 @@ export class DashboardFeed {
       this.history.add(update.point);
       // volatile: a viewer that cannot keep up skips updates instead of queueing them.
       this.namespace.volatile.emit('dashboard:update', update);
+      for (const listener of this.listeners) listener({ event: 'dashboard:update', payload: update });
     } catch (error) {
       this.options.onError(error);
     } finally {
@@ -112,10 +119,22 @@ export class DashboardFeed {
       this.latestViews = {};
       this.lastParameterViewsStep = -1;
     }
-    this.namespace.emit('dashboard:history', this.wholeHistory());
+    const history = this.wholeHistory();
+    this.namespace.emit('dashboard:history', history);
+    for (const listener of this.listeners) listener({ event: 'dashboard:history', payload: history });
   }
 
-  private wholeHistory(): DashboardHistory {
+  /**
+   * Calls `listener` with everything sent to every viewer (the whole history anew, or an update):
+   * what a `--role gateway` process relays to its own viewers. Returns a function that unsubscribes.
+   */
+  onBroadcast(listener: (broadcast: DashboardBroadcast) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** What a viewer gets on connect. */
+  wholeHistory(): DashboardHistory {
     return { run: this.run, points: this.history.all(), samples: this.options.samples, latest: this.latest };
   }
 

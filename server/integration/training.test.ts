@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { GradientWorker, type WorkerSummary } from '../../shared/GradientWorker.js';
+import { GradientWorker } from '../../shared/GradientWorker.js';
 import type { TrainingMode } from '../../shared/protocol.js';
 import { connectClient, startTestHub } from '../testing/testHub.js';
 import { closedAfterEach } from '../testing/closedAfterEach.js';
+import { trainUntilTarget } from '../testing/trainUntilTarget.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 
 const TARGET_ACCURACY = 0.9;
@@ -37,23 +38,8 @@ describe.each<TrainingMode>(['async', 'sync'])(
             onStep: (report) => acknowledgedSteps.add(report.globalStep),
           }),
       );
-      // Stop as soon as an evaluation within the budget reaches the target.
-      let reached: { accuracy: number; examplesSeen: number } | null = null;
-      const watcher = setInterval(async () => {
-        const status = await running.hub.status();
-        if (status.testAccuracy !== null && status.testAccuracy >= TARGET_ACCURACY && status.evaluation) {
-          reached ??= { accuracy: status.testAccuracy, examplesSeen: status.evaluation.examplesSeen };
-          workers.forEach((w) => w.stop());
-        }
-      }, 500);
-      let summaries: WorkerSummary[];
-      try {
-        summaries = await Promise.all(workers.map((w) => w.run()));
-      } finally {
-        clearInterval(watcher);
-      }
-      const final = await running.hub.evaluateNow();
-      const best = reached ?? { accuracy: final.accuracy, examplesSeen: final.examplesSeen };
+      // Stops as soon as an evaluation within the budget reaches the target.
+      const { best, summaries } = await trainUntilTarget(running.hub, workers, TARGET_ACCURACY);
       console.log(`${mode}: test accuracy ${best.accuracy.toFixed(4)} after ${best.examplesSeen} examples`);
       expect(best.examplesSeen).toBeLessThanOrEqual(EXAMPLE_BUDGET);
       expect(best.accuracy).toBeGreaterThanOrEqual(TARGET_ACCURACY);
