@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ErrorCode } from './errors.js';
 import type { Examples } from './examplesCodec.js';
 import { examplesToTensors } from './examplesTensors.js';
-import { HubRequestError, type HubClient, type PulledWeights } from './HubClient.js';
+import { HubRequestError, type HubClient } from './HubClient.js';
 import { layoutFromShapes, layoutOfModel, sameLayout, type ParameterLayout } from './layout.js';
 import { buildModel } from './models.js';
 import type { WorkUnit } from './protocol.js';
@@ -98,8 +98,6 @@ export class GradientWorker {
   private steps = 0;
   private examples = 0;
   private refused = 0;
-  /** The weights the last push brought back (async mode): the next step computes on them. */
-  private pulledAfterPush: PulledWeights | undefined;
 
   constructor(options: GradientWorkerOptions) {
     this.options = options;
@@ -150,15 +148,18 @@ export class GradientWorker {
 
   /**
    * One pull -> gradient -> push on the unit's examples from `start`. Returns how many examples it
-   * used up: 0 when the hub refused the gradient for a reason worth a retry. In async mode the push
-   * brings back the weights after it (`pullAfter`), so the next step needs no pull of its own.
+   * used up: 0 when the hub refused the gradient for a reason worth a retry.
+   *
+   * The pull comes right before the gradient, not with the previous push (`pullAfter`): weights
+   * pulled after the yield between steps carry the other workers' latest pushes. Measured with two
+   * tabs (bench figure 4, --quick): taking the weights from the push reply saved a round trip per
+   * step but needed 39,000-43,000 examples to 0.95 instead of 23,000-31,000.
    */
   private async step(unit: WorkUnit, data: Examples, start: number): Promise<number> {
     const { client } = this.options;
-    let pulled = this.pulledAfterPush;
-    this.pulledAfterPush = undefined;
+    let pulled;
     try {
-      pulled ??= await client.pull();
+      pulled = await client.pull();
     } catch (error) {
       const waitMs = waitBeforeRetry(error);
       if (waitMs === undefined) throw error;
@@ -188,9 +189,7 @@ export class GradientWorker {
         loss: result.loss,
         unitId: unit.unitId,
         computeMs,
-        pullAfter: true,
       });
-      this.pulledAfterPush = reply.pulled;
       this.steps++;
       this.examples += count;
       this.options.onStep?.({
