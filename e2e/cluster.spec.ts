@@ -1,18 +1,22 @@
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { ErrorCode } from '../shared/errors.js';
-import { startGateway, type RunningGateway } from '../server/cluster/gatewayProcess.js';
+import { startGateway } from '../server/cluster/gatewayProcess.js';
 import { NatsCoordinatorHost } from '../server/cluster/NatsCoordinatorHost.js';
 import { NatsShardRef } from '../server/cluster/NatsShardRef.js';
-import { startNatsServer, type RunningNatsServer } from '../server/cluster/natsServer.js';
-import { connectRemoteShards, type RemoteShards } from '../server/cluster/remoteShards.js';
-import { spawnShardCli, type ShardCli } from '../server/cluster/testing/shardCli.js';
+import { startNatsServer } from '../server/cluster/natsServer.js';
+import { connectRemoteShards } from '../server/cluster/remoteShards.js';
+import {
+  closeOpenedCluster,
+  newOpenedCluster,
+  spawnOpenedShard,
+} from '../server/cluster/testing/openedCluster.js';
+import type { ShardCli } from '../server/cluster/testing/shardCli.js';
 import { DEFAULT_HUB_OPTIONS } from '../server/options.js';
-import { startHub, type RunningHub } from '../server/startHub.js';
+import { startHub } from '../server/startHub.js';
 import { describeTab, expect, hubStatus, test, trainUntilAccuracy } from './fixtures.js';
 
 // Issue 9: the coordinator on shard processes over NATS, with real tabs; a shard process is SIGKILLed
@@ -22,52 +26,29 @@ const SHARDS = 2;
 const PREFIX = 'e2e-cluster';
 const KILLED_SHARD = 1;
 
-const opened = {
-  gateways: [] as RunningGateway[],
-  hosts: [] as NatsCoordinatorHost[],
-  children: [] as ChildProcess[],
-  hubs: [] as RunningHub[],
-  remote: [] as RemoteShards[],
-  nats: [] as RunningNatsServer[],
-  dirs: [] as string[],
-};
+const opened = newOpenedCluster();
+test.afterEach(() => closeOpenedCluster(opened));
 
-test.afterEach(async () => {
-  for (const gateway of opened.gateways.splice(0)) await gateway.close().catch(() => undefined);
-  for (const host of opened.hosts.splice(0)) await host.close();
-  for (const hub of opened.hubs.splice(0)) await hub.close().catch(() => undefined);
-  for (const remote of opened.remote.splice(0)) await remote.close();
-  for (const child of opened.children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  }
-  for (const server of opened.nats.splice(0)) await server.close();
-  for (const dir of opened.dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-test('two tabs on a coordinator with two shard processes train cnn to 0.95 through a shard SIGKILL', async ({
-  openWorker,
-}) => {
+/**
+ * nats-server, the shard processes of the CLI (with `shardArgs`) and a coordinator hub on them, in this
+ * process, all closed after the test. `spawnShard` starts a shard (again).
+ */
+async function startCoordinatorOnShards(prefix: string, shardArgs: readonly string[]) {
   const nats = await startNatsServer();
   opened.nats.push(nats);
-  const dir = await mkdtemp(join(tmpdir(), 'e2e-cluster-'));
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
   opened.dirs.push(dir);
-  const spawnShard = async (index: number): Promise<ShardCli> => {
-    const shard = await spawnShardCli({
+  const spawnShard = (index: number): Promise<ShardCli> =>
+    spawnOpenedShard(opened, {
       natsUrl: nats.url,
       index,
       shards: SHARDS,
       checkpointDir: dir,
-      subjectPrefix: PREFIX,
-      args: ['--model', 'cnn', '--checkpoint-secs', '1'],
+      subjectPrefix: prefix,
+      args: ['--model', 'cnn', ...shardArgs],
     });
-    opened.children.push(shard.child);
-    return shard;
-  };
   const shards = await Promise.all(Array.from({ length: SHARDS }, (_, i) => spawnShard(i)));
-  const remote = await connectRemoteShards({ natsUrl: nats.url, shards: SHARDS, subjectPrefix: PREFIX });
+  const remote = await connectRemoteShards({ natsUrl: nats.url, shards: SHARDS, subjectPrefix: prefix });
   opened.remote.push(remote);
   const hub = await startHub(
     { ...DEFAULT_HUB_OPTIONS, mode: 'async', model: 'cnn', shards: SHARDS, evalIntervalMs: 60_000 },
@@ -76,6 +57,16 @@ test('two tabs on a coordinator with two shard processes train cnn to 0.95 throu
     remote.refs,
   );
   opened.hubs.push(hub);
+  return { nats, shards, spawnShard, remote, hub };
+}
+
+test('two tabs on a coordinator with two shard processes train cnn to 0.95 through a shard SIGKILL', async ({
+  openWorker,
+}) => {
+  const { nats, shards, spawnShard, hub } = await startCoordinatorOnShards(PREFIX, [
+    '--checkpoint-secs',
+    '1',
+  ]);
 
   const tabs = [
     await openWorker(hub.url, { backend: 'wasm' }),
@@ -138,32 +129,7 @@ test('two tabs, each on its own gateway of one coordinator, train cnn to 0.95; t
   openWorker,
 }) => {
   const prefix = `${PREFIX}-gateways`;
-  const nats = await startNatsServer();
-  opened.nats.push(nats);
-  const dir = await mkdtemp(join(tmpdir(), 'e2e-gateways-'));
-  opened.dirs.push(dir);
-  await Promise.all(
-    Array.from({ length: SHARDS }, async (_, index) => {
-      const shard = await spawnShardCli({
-        natsUrl: nats.url,
-        index,
-        shards: SHARDS,
-        checkpointDir: dir,
-        subjectPrefix: prefix,
-        args: ['--model', 'cnn'],
-      });
-      opened.children.push(shard.child);
-    }),
-  );
-  const remote = await connectRemoteShards({ natsUrl: nats.url, shards: SHARDS, subjectPrefix: prefix });
-  opened.remote.push(remote);
-  const hub = await startHub(
-    { ...DEFAULT_HUB_OPTIONS, mode: 'async', model: 'cnn', shards: SHARDS, evalIntervalMs: 60_000 },
-    { host: '127.0.0.1', port: 0 },
-    undefined,
-    remote.refs,
-  );
-  opened.hubs.push(hub);
+  const { nats, remote, hub } = await startCoordinatorOnShards(prefix, []);
   // As `--role coordinator` does: its Coordinator on NATS for the gateways.
   const host = new NatsCoordinatorHost({
     connection: remote.connection,
