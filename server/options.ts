@@ -1,5 +1,5 @@
 import { DEFAULT_MODEL, type ModelName } from '../shared/models.js';
-import type { Compression, TrainingMode } from '../shared/protocol.js';
+import type { Compression, OuterOptimizerName, TrainingMode } from '../shared/protocol.js';
 import type { AggregationRule } from './aggregation/robustAggregate.js';
 import type { OptimizerName } from './optimizers/updateRules.js';
 
@@ -36,6 +36,21 @@ export interface HubOptions {
   readonly clipNorm?: number;
   /** What workers push: float32 gradients, or half floats (half the bytes). */
   readonly compress: Compression;
+  /** Local mode: inner steps each worker takes on a round's weights before it pushes its change. */
+  readonly localSteps: number;
+  /**
+   * Local mode: seconds of training a round allows; a worker stops its inner steps at this or at
+   * `localSteps`, whichever comes first, so that slow and fast volunteers finish on time.
+   */
+  readonly roundSecs?: number;
+  /** Local mode: how the shards apply a round's combined weight change. */
+  readonly outerOptimizer: OuterOptimizerName;
+  /** Local mode, nesterov: the outer learning rate (DiLoCo: 0.7). */
+  readonly outerLr: number;
+  /** Local mode, nesterov: the outer momentum (DiLoCo: 0.9). */
+  readonly outerMomentum: number;
+  /** Local mode: what workers push as weight changes: float32, or half floats. */
+  readonly compressChanges: Compression;
   /** Keep a trust score per worker: out-of-line gradients are clipped and cost trust (async). */
   readonly trust: boolean;
   /** Connections from one address closed for strikes (within 10 minutes) that ban it; 0: never. */
@@ -65,6 +80,11 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   aggregate: 'mean',
   trust: false,
   compress: 'none',
+  localSteps: 50,
+  outerOptimizer: 'nesterov',
+  outerLr: 0.7,
+  outerMomentum: 0.9,
+  compressChanges: 'fp16',
   banAfter: 3,
   banSecs: 600,
   leaseTimeoutMs: 60_000,

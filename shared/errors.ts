@@ -29,6 +29,11 @@ export const ErrorCode = {
   BackupDropped: 'BACKUP_DROPPED',
   /** Async mode: the gradient was computed from weights more than `--max-staleness` updates old. */
   TooStale: 'TOO_STALE',
+  /**
+   * A gradient pushed in local mode, or a weight change (`localSteps`) in async or sync mode: it was
+   * made for the mode before an admin switch. The worker pulls again and hears the current mode's work.
+   */
+  WrongUpdateKind: 'WRONG_UPDATE_KIND',
   /** Sync mode averages whole gradients: a push must cover every shard. */
   SyncNeedsFullGradient: 'SYNC_NEEDS_FULL_GRADIENT',
   /** A work unit id that is not leased to this worker. */

@@ -10,7 +10,16 @@ import { MODEL_NAMES } from './models.js';
  */
 export const PROTOCOL_VERSION = 1;
 
-export const TRAINING_MODES = ['async', 'sync'] as const;
+/**
+ * async: each gradient is applied on arrival; sync: one gradient per worker per step, averaged;
+ * local: each worker trains the round's weights itself for several inner steps and pushes its weight
+ * change, and the shards apply an outer optimizer to the combined change (DiLoCo / FedAvg).
+ */
+export const TRAINING_MODES = ['async', 'sync', 'local'] as const;
+
+/** `--outer-optimizer`: what the shards do with a local round's combined weight change. */
+export const OUTER_OPTIMIZERS = ['nesterov', 'average'] as const;
+export type OuterOptimizerName = (typeof OUTER_OPTIMIZERS)[number];
 
 /** How a pushed gradient is encoded on the wire, and the bytes of one float in each. */
 export const GRADIENT_ENCODINGS = ['f32', 'f16'] as const;
@@ -52,8 +61,13 @@ export const pushSchema = z.strictObject({
   pushId: z.string().min(1).max(64),
   /** Every shard's version the gradient was computed from (as the pull returned them). */
   versions: z.array(count).max(1024),
-  /** Sync mode: the round the gradient belongs to (from the pull). */
+  /** Sync and local mode: the round the gradient (or weight change) belongs to (from the pull). */
   round: count.optional(),
+  /**
+   * Local mode: the payload is a weight change (the round's weights minus the worker's weights after
+   * its inner steps), and this is how many inner steps made it. Absent: the payload is a gradient.
+   */
+  localSteps: z.number().int().positive().max(100_000).optional(),
   /** Examples in the batch the gradient was computed on. */
   examples: z.number().int().positive().max(1_000_000),
   /** Mean training loss of that batch, before the update. */
@@ -104,6 +118,19 @@ export interface RunConfig {
   readonly roundTimeoutMs: number;
   /** How the hub asks workers to encode their gradients (the hub takes float32 from any worker). */
   readonly compress: Compression;
+  /** Local mode: how workers encode their weight changes (the hub takes float32 from any worker). */
+  readonly compressChanges: Compression;
+}
+
+/**
+ * Local mode: what one round asks of a worker. It trains the round's weights with its own inner
+ * optimizer (the run's optimizer and learning rate) for `steps` batches, or until `trainMs` have
+ * passed when that comes first, then pushes its weight change with `localSteps`.
+ */
+export interface LocalRoundPlan {
+  readonly steps: number;
+  /** Milliseconds of training the round allows from the moment the pull is answered. */
+  readonly trainMs?: number;
 }
 
 export type Reply<T> = ({ ok: true } & T) | { ok: false; error: HubErrorBody };
@@ -114,8 +141,10 @@ export interface PulledBody {
   /** Every shard's version at the time of the snapshot. */
   versions: number[];
   globalStep: number;
-  /** Sync mode: the round a gradient computed from these weights belongs to. */
+  /** Sync and local mode: the round a gradient (or change) computed from these weights belongs to. */
   round?: number;
+  /** Local mode: these are the round's weights, to be trained locally as the plan says. */
+  local?: LocalRoundPlan;
   /** The batch size the hub asks of this worker for its next gradient (`--target-step-ms`). */
   batchSize?: number;
   /** float32 little-endian: the covered floats in order. */

@@ -671,6 +671,7 @@ class SyncModel {
       durationMs: this.now - round.openedAt,
       gradients: count,
       participants: round.participantsAtOpen,
+      kind: 'sync',
     });
     this.waitedFor.push(round.waitedFor);
     if (this.closedRounds.length > RECENT_ROUNDS) {

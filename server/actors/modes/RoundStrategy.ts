@@ -1,0 +1,295 @@
+import { ErrorCode, HubError } from '../../../shared/errors.js';
+import type {
+  GradientPush,
+  PushResult,
+  RoundRecord,
+  WorkAssignment,
+  WorkerRecord,
+} from '../coordinatorTypes.js';
+import type { ModeHost, TrainingStrategy } from './TrainingStrategy.js';
+
+export interface RoundOptions {
+  /** A round closes with what it has this long after it opened. */
+  readonly roundTimeoutMs: number;
+  /**
+   * A round closes after this many pushes; later ones (backup workers) are dropped. Undefined: one
+   * from every worker registered when the round opened.
+   */
+  readonly replicasToAggregate?: number;
+}
+
+/** A round as the strategies see it while it closes. */
+export interface Round {
+  readonly id: number;
+  /** Workers the round waits for: those registered at its opening, and newcomers it admitted. */
+  readonly participants: Set<string>;
+  waitedFor: number;
+  readonly openedAt: number;
+  readonly received: Set<string>;
+  readonly waiting: { resolve: (result: PushResult) => void; reject: (error: Error) => void }[];
+  examples: number;
+  lossSum: number;
+  closing: boolean;
+  readonly deadline: ReturnType<typeof setTimeout>;
+}
+
+/** What closing a round did to the shards, and what the round's record adds for its kind. */
+export interface AppliedRound {
+  readonly versions: readonly number[];
+  readonly record?: Partial<Pick<RoundRecord, 'changeNorm' | 'localSteps'>>;
+}
+
+type Waiter = {
+  workerId: string;
+  resolve: (work: WorkAssignment | null) => void;
+  reject: (e: Error) => void;
+};
+
+/**
+ * The round machine that sync and local mode share (TensorFlow's SyncReplicasOptimizer): a round
+ * waits for one push from every worker registered when it opened (or its first K, or its deadline),
+ * then every shard applies the combination at once and the global step advances by one. A round
+ * nobody pushed to is reopened with whoever is registered. Subclasses say what a push must be, what
+ * a pull is told, and how a closed round is applied.
+ */
+export abstract class RoundStrategy implements TrainingStrategy {
+  abstract readonly kind: RoundRecord['kind'];
+  private round: Round | null = null;
+  /** The last round that closed, to tell a dropped backup push from a stale one. */
+  private lastClosed: Round | null = null;
+  /** Pulls waiting for a round their worker takes part in. */
+  private waiters: Waiter[] = [];
+  private active = false;
+
+  constructor(
+    protected readonly host: ModeHost,
+    protected readonly rounds: RoundOptions,
+    /** The next round's id: ids never repeat within a run, across modes, resets and restarts. */
+    private readonly nextRoundId: () => number,
+  ) {}
+
+  /** Milliseconds from a round's opening to its deadline. */
+  protected abstract deadlineMs(): number;
+  /** What a participant's pull of `round` is told. */
+  protected abstract assignment(round: Round): WorkAssignment;
+  /** Refuses a push this mode cannot take (a gradient in local mode, ...), before anything counts. */
+  protected abstract checkPush(push: GradientPush): void;
+  /** Adds an accepted push to the round's sums on every shard. */
+  protected abstract accumulate(round: Round, push: GradientPush, trust: number): Promise<void>;
+  /** Called once a push has been accumulated (local mode remembers its change's size). */
+  protected abstract accepted(worker: WorkerRecord, push: GradientPush): void;
+  /** Applies a closed round on every shard. */
+  protected abstract apply(round: Round): Promise<AppliedRound>;
+
+  get openRound(): number | null {
+    return this.round?.id ?? null;
+  }
+
+  activate(): void {
+    this.active = true;
+    if (this.round === null && this.host.hasWorkers()) this.open();
+  }
+
+  async deactivate(): Promise<void> {
+    this.active = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.resolve(null);
+    const round = this.round;
+    if (round === null || round.closing) return;
+    if (round.received.size > 0) await this.closeRound(round);
+    else this.reopenEmpty(round);
+  }
+
+  joined(workerId: string): void {
+    const round = this.round;
+    // A round that has no push yet has not really started: the newcomer takes part at once instead
+    // of idling for a whole round.
+    if (round === null) this.open();
+    else if (!round.closing && round.received.size === 0) {
+      round.participants.add(workerId);
+      round.waitedFor++;
+    }
+  }
+
+  withdraw(workerId: string): void {
+    this.waiters = this.waiters.filter((waiter) => {
+      if (waiter.workerId !== workerId) return true;
+      waiter.reject(new HubError(ErrorCode.NotRegistered, 'the worker left'));
+      return false;
+    });
+    this.stopWaitingFor(workerId);
+  }
+
+  /** The screen refused this worker's push: the open round stops waiting for one from it. */
+  refused(workerId: string): void {
+    const round = this.round;
+    if (round && !round.received.has(workerId)) this.stopWaitingFor(workerId);
+  }
+
+  nextWork(workerId: string): Promise<WorkAssignment | null> {
+    const round = this.round;
+    if (round && !round.closing && round.participants.has(workerId) && !round.received.has(workerId)) {
+      return Promise.resolve(this.assignment(round));
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ workerId, resolve, reject }));
+  }
+
+  async push(worker: WorkerRecord, push: GradientPush, trust: number): Promise<PushResult> {
+    this.checkPush(push);
+    const round = this.round;
+    const wanted = this.rounds.replicasToAggregate;
+    if (!round || round.closing || push.round !== round.id) {
+      const closed = this.lastClosed;
+      if (
+        closed &&
+        push.round === closed.id &&
+        closed.participants.has(worker.id) &&
+        !closed.received.has(worker.id) &&
+        wanted !== undefined &&
+        closed.received.size >= wanted
+      ) {
+        throw new HubError(
+          ErrorCode.BackupDropped,
+          `round ${closed.id} had already aggregated its ${closed.received.size} pushes; this one was a backup`,
+        );
+      }
+      throw new HubError(
+        ErrorCode.StaleRound,
+        `push for round ${push.round ?? '(none)'} refused: the open round is ${round && !round.closing ? round.id : 'none'}; pull again`,
+      );
+    }
+    if (!round.participants.has(worker.id)) {
+      throw new HubError(ErrorCode.NotInRound, `worker joined after round ${round.id} opened; pull again`);
+    }
+    if (round.received.has(worker.id)) {
+      throw new HubError(ErrorCode.DuplicateInRound, `a push for round ${round.id} was already received`);
+    }
+    // Checked before the accumulate is awaited: pushes arriving together must not exceed K.
+    if (wanted !== undefined && round.received.size >= wanted) {
+      throw new HubError(
+        ErrorCode.BackupDropped,
+        `round ${round.id} already has its ${wanted} pushes; this one was a backup`,
+      );
+    }
+    // Marked before the await so that a duplicate in the same tick is refused; undone on failure.
+    round.received.add(worker.id);
+    round.examples += push.examples;
+    round.lossSum += push.loss;
+    try {
+      await this.accumulate(round, push, trust);
+    } catch (error) {
+      round.received.delete(worker.id);
+      round.examples -= push.examples;
+      round.lossSum -= push.loss;
+      throw error;
+    }
+    this.host.credit(worker, push.examples);
+    this.accepted(worker, push);
+    const result = new Promise<PushResult>((resolve, reject) => round.waiting.push({ resolve, reject }));
+    // Another push or a leave may have closed the round while this one was accumulating.
+    if (!round.closing && this.complete(round)) void this.closeRound(round);
+    return result;
+  }
+
+  dropForReset(): void {
+    const round = this.round;
+    if (round && !round.closing) {
+      round.closing = true;
+      clearTimeout(round.deadline);
+      this.round = null;
+      const error = new HubError(ErrorCode.StaleRound, `round ${round.id} was dropped: the run was reset`);
+      for (const waiter of round.waiting) waiter.reject(error);
+    }
+    this.lastClosed = null;
+  }
+
+  close(error: Error): void {
+    if (this.round) clearTimeout(this.round.deadline);
+    for (const waiter of this.waiters) waiter.reject(error);
+    for (const waiter of this.round?.waiting ?? []) waiter.reject(error);
+    this.waiters = [];
+    this.round = null;
+  }
+
+  /** The open round stops waiting for this worker, and closes if it was the last. */
+  private stopWaitingFor(workerId: string): void {
+    const round = this.round;
+    if (!round || round.closing || !round.participants.delete(workerId)) return;
+    if (round.received.size > 0 && this.complete(round)) void this.closeRound(round);
+    else if (round.participants.size === 0) this.reopenEmpty(round);
+  }
+
+  /** The round has its `replicasToAggregate` pushes, or one from every participant still here. */
+  private complete(round: Round): boolean {
+    const wanted = this.rounds.replicasToAggregate;
+    if (wanted !== undefined && round.received.size >= wanted) return true;
+    for (const id of round.participants) if (!round.received.has(id)) return false;
+    return true;
+  }
+
+  private open(): void {
+    if (this.host.isClosed()) return;
+    const participants = new Set(this.host.eligibleWorkers());
+    const round: Round = {
+      id: this.nextRoundId(),
+      participants,
+      waitedFor: participants.size,
+      openedAt: this.host.now(),
+      received: new Set(),
+      waiting: [],
+      examples: 0,
+      lossSum: 0,
+      closing: false,
+      deadline: setTimeout(() => this.onDeadline(round), this.deadlineMs()),
+    };
+    this.round = round;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter.resolve(this.assignment(round));
+  }
+
+  private onDeadline(round: Round): void {
+    if (this.round !== round || round.closing) return;
+    if (round.received.size > 0) void this.closeRound(round);
+    else this.reopenEmpty(round);
+  }
+
+  /** A round nobody pushed to: open a fresh one with whoever is registered now. */
+  private reopenEmpty(round: Round): void {
+    clearTimeout(round.deadline);
+    round.closing = true;
+    this.round = null;
+    if (this.active && this.host.hasWorkers()) this.open();
+  }
+
+  private async closeRound(round: Round): Promise<void> {
+    if (round.closing) return;
+    round.closing = true;
+    this.lastClosed = round;
+    clearTimeout(round.deadline);
+    try {
+      const applied = await this.apply(round);
+      applied.versions.forEach((version, index) => this.host.noteShardVersion(index, version));
+      const globalStep = this.host.applied(round.examples, round.lossSum / round.received.size);
+      const closedAt = this.host.now();
+      this.host.recordRound({
+        id: round.id,
+        closedAt,
+        durationMs: closedAt - round.openedAt,
+        gradients: round.received.size,
+        participants: round.waitedFor,
+        kind: this.kind,
+        ...applied.record,
+      });
+      const result: PushResult = { globalStep, staleness: 0 };
+      for (const waiter of round.waiting) waiter.resolve(result);
+    } catch (error) {
+      for (const waiter of round.waiting) waiter.reject(error as Error);
+    }
+    if (this.round === round) {
+      this.round = null;
+      if (this.active && this.host.hasWorkers()) this.open();
+    }
+  }
+}
