@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../shared/random.js';
+import type { AggregationRule } from '../aggregation/robustAggregate.js';
 import { createUpdateRule, type OptimizerName, type OptimizerState } from '../optimizers/updateRules.js';
-import { ShardActor, type GradientPiece } from './ShardActor.js';
+import { ShardActor, type GradientPiece, type OuterStep, type ShardActorOptions } from './ShardActor.js';
 import { LocalShardRef } from './ShardRef.js';
 
 const OFFSET = 100;
@@ -424,5 +425,239 @@ describe('ShardActor reset', () => {
     fresh.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
     expect(weightsOf(actor)).toEqual(weightsOf(fresh));
     expect(() => actor.receive({ type: 'reset', weights: new Float32Array(3) })).toThrow(RangeError);
+  });
+});
+
+describe('ShardActor applyOuterRound (local)', () => {
+  const START = [1, 2, -1, 0.5];
+  /** lr and momentum 1/2 with dyadic changes: every float32 intermediate is exact (outerOptimizers.test.ts). */
+  const HALVES: OuterStep = { optimizer: 'nesterov', lr: 0.5, momentum: 0.5 };
+  const DILOCO: OuterStep = { optimizer: 'nesterov', lr: 0.7, momentum: 0.9 };
+
+  function localActor(
+    options: { aggregation?: AggregationRule; optimizer?: OptimizerName; initial?: Float32Array } = {},
+  ): ShardActor {
+    return new ShardActor({
+      index: 2,
+      offset: OFFSET,
+      initialWeights: options.initial ?? Float32Array.from(START),
+      rule: createUpdateRule(options.optimizer ?? 'sgd'),
+      learningRate: 0.1,
+      aggregation: options.aggregation,
+    });
+  }
+
+  /** One round: each worker's change (start minus end) with the examples behind it, then the outer step. */
+  function outerRound(
+    actor: ShardActor,
+    round: number,
+    changes: readonly { values: number[] | Float32Array; weight: number }[],
+    outer: OuterStep,
+  ) {
+    for (const { values, weight } of changes) {
+      actor.receive({ type: 'accumulate', round, pieces: [piece(OFFSET, values)], weight });
+    }
+    return actor.receive({ type: 'applyOuterRound', round, outer });
+  }
+
+  function outerMomentumOf(actor: ShardActor): number[] | undefined {
+    const saved = actor.receive({ type: 'checkpoint' }).outerMomentum;
+    return saved && Array.from(saved);
+  }
+
+  function bytesOf(values: Float32Array): Buffer {
+    return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  }
+
+  it('nesterov over two rounds of weighted-mean changes: the hand computation', () => {
+    const actor = localActor();
+    // Round 1: mean of [1, -1, 0.5, 0] and [0, -1, 0, 4] (weights 1, 1) = d1 = [0.5, -1, 0.25, 2];
+    // acc = d1; w -= 0.5 * (d1 + 0.5 * d1) = 0.75 * d1.
+    const first = outerRound(
+      actor,
+      0,
+      [
+        { values: [1, -1, 0.5, 0], weight: 1 },
+        { values: [0, -1, 0, 4], weight: 1 },
+      ],
+      HALVES,
+    );
+    expect(first).toEqual({ version: 1, count: 2, changeNorm: Math.sqrt(0.25 + 1 + 0.0625 + 4) });
+    expect(weightsOf(actor)).toEqual([0.625, 2.75, -1.1875, -1]);
+    expect(outerMomentumOf(actor)).toEqual([0.5, -1, 0.25, 2]);
+    // Round 2: (3 * [2, 0, -1, 0] + 1 * [-2, 2, 1, 0]) / 4 = d2 = [1, 0.5, -0.5, 0];
+    // acc = 0.5 * d1 + d2 = [1.25, 0, -0.375, 1]; w -= 0.5 * (d2 + 0.5 * acc) = [0.8125, 0.25, -0.34375, 0.25].
+    const second = outerRound(
+      actor,
+      1,
+      [
+        { values: [2, 0, -1, 0], weight: 3 },
+        { values: [-2, 2, 1, 0], weight: 1 },
+      ],
+      HALVES,
+    );
+    expect(second).toEqual({ version: 2, count: 2, changeNorm: Math.sqrt(1 + 0.25 + 0.25) });
+    expect(weightsOf(actor)).toEqual([-0.1875, 2.5, -0.84375, -1.25]);
+    expect(outerMomentumOf(actor)).toEqual([1.25, 0, -0.375, 1]);
+  });
+
+  it('average: the weights become the workers’ mean end point', () => {
+    const actor = localActor();
+    const ends = [
+      [0, 3, -1.5, 0.5],
+      [1, 3, -1, -3.5],
+    ];
+    const reply = outerRound(
+      actor,
+      0,
+      ends.map((end) => ({ values: START.map((s, i) => s - end[i]), weight: 1 })),
+      { optimizer: 'average' },
+    );
+    expect(reply.count).toBe(2);
+    expect(weightsOf(actor)).toEqual(START.map((_, i) => (ends[0][i] + ends[1][i]) / 2));
+    // average keeps no momentum.
+    expect(outerMomentumOf(actor)).toBeUndefined();
+  });
+
+  it('median: an outlying change is out-voted coordinate by coordinate', () => {
+    const actor = localActor({ aggregation: 'median' });
+    const reply = outerRound(
+      actor,
+      0,
+      [
+        { values: [0.5, -1, 0.25, 2], weight: 1 },
+        { values: [0.25, -1, 0.25, 1], weight: 1 },
+        { values: [1000, 1000, -1000, 1000], weight: 50 },
+      ],
+      { optimizer: 'average' },
+    );
+    // Median per coordinate = [0.5, -1, 0.25, 2] (weights do not count for the median).
+    expect(reply).toEqual({ version: 1, count: 3, changeNorm: Math.sqrt(0.25 + 1 + 0.0625 + 4) });
+    expect(weightsOf(actor)).toEqual([0.5, 3, -1.25, -1.5]);
+  });
+
+  it('leaves the inner optimizer’s state alone', () => {
+    const actor = localActor({ optimizer: 'adam' });
+    outerRound(actor, 0, [{ values: [1, 1, 1, 1], weight: 1 }], DILOCO);
+    const state = actor.receive({ type: 'checkpoint' }).optimizerState;
+    expect(state.step).toBe(0);
+    for (const slot of state.slots) expect(Array.from(slot)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('another round id, an empty round, or a second applyOuterRound is a no-op', () => {
+    const actor = localActor();
+    const before = actor.receive({ type: 'status' });
+    expect(actor.receive({ type: 'applyOuterRound', round: 0, outer: DILOCO })).toEqual({
+      version: 0,
+      count: 0,
+      changeNorm: 0,
+    });
+    actor.receive({ type: 'accumulate', round: 3, pieces: [piece(OFFSET, [1, 1, 1, 1])], weight: 1 });
+    expect(actor.receive({ type: 'applyOuterRound', round: 2, outer: DILOCO })).toEqual({
+      version: 0,
+      count: 0,
+      changeNorm: 0,
+    });
+    expect(actor.receive({ type: 'status' })).toEqual(before);
+    expect(outerMomentumOf(actor)).toBeUndefined();
+    expect(actor.receive({ type: 'applyOuterRound', round: 3, outer: DILOCO })).toMatchObject({
+      version: 1,
+      count: 1,
+    });
+    expect(actor.receive({ type: 'applyOuterRound', round: 3, outer: DILOCO })).toEqual({
+      version: 1,
+      count: 0,
+      changeNorm: 0,
+    });
+  });
+
+  it('refuses a bad outer step before combining the round, which then applies once', () => {
+    const actor = localActor();
+    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [1, 1, 1, 1])], weight: 2 });
+    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [3, 3, 3, 3])], weight: 2 });
+    expect(() =>
+      actor.receive({
+        type: 'applyOuterRound',
+        round: 0,
+        outer: { optimizer: 'nesterov', lr: 0.7, momentum: 1 },
+      }),
+    ).toThrow(RangeError);
+    expect(actor.receive({ type: 'pull' }).version).toBe(0);
+    // The mean is still (2 * 1 + 2 * 3) / 4 = 2, not halved again.
+    expect(actor.receive({ type: 'applyOuterRound', round: 0, outer: { optimizer: 'average' } }).count).toBe(
+      2,
+    );
+    expect(weightsOf(actor)).toEqual(START.map((s) => s - 2));
+  });
+
+  it('checkpoint and restore: the next outer round is bit-identical to an actor that never stopped', () => {
+    const initial = randomFloats(7, LENGTH);
+    const changes = (round: number) =>
+      [0, 1, 2].map((w) => ({ values: randomFloats(100 * round + w, LENGTH), weight: w + 1 }));
+    const running = localActor({ optimizer: 'adam', initial });
+    for (let round = 0; round < 3; round++) outerRound(running, round, changes(round), DILOCO);
+
+    const saved = running.receive({ type: 'checkpoint' });
+    expect(saved.outerMomentum).toHaveLength(LENGTH);
+    const make = (restore: ShardActorOptions['restore']) =>
+      new ShardActor({
+        index: 2,
+        offset: OFFSET,
+        initialWeights: saved.weights,
+        rule: createUpdateRule('adam'),
+        learningRate: 0.1,
+        restore,
+      });
+    const resumed = make(saved);
+    // The control: the same checkpoint without its outer momentum.
+    const { outerMomentum: _momentum, ...withoutMomentum } = saved;
+    const forgetful = make(withoutMomentum);
+    expect(resumed.receive({ type: 'status' })).toEqual(running.receive({ type: 'status' }));
+
+    for (let round = 3; round < 5; round++) {
+      const replies = [running, resumed, forgetful].map((actor) =>
+        outerRound(actor, round, changes(round), DILOCO),
+      );
+      expect(replies[1]).toEqual(replies[0]);
+    }
+    const runningWeights = running.receive({ type: 'pull' }).weights;
+    expect(bytesOf(resumed.receive({ type: 'pull' }).weights).equals(bytesOf(runningWeights))).toBe(true);
+    expect(bytesOf(forgetful.receive({ type: 'pull' }).weights).equals(bytesOf(runningWeights))).toBe(false);
+    // The checkpoint was a copy: the running actor's rounds since did not write into it.
+    expect(
+      bytesOf(saved.outerMomentum!).equals(bytesOf(running.receive({ type: 'checkpoint' }).outerMomentum!)),
+    ).toBe(false);
+  });
+
+  it('restore refuses an outer momentum of another length', () => {
+    expect(
+      () =>
+        new ShardActor({
+          index: 2,
+          offset: OFFSET,
+          initialWeights: new Float32Array(LENGTH),
+          rule: createUpdateRule('sgd'),
+          learningRate: 0.1,
+          restore: {
+            version: 3,
+            optimizerState: { step: 0, slots: [] },
+            outerMomentum: new Float32Array(LENGTH - 1),
+          },
+        }),
+    ).toThrow(RangeError);
+  });
+
+  it('reset zeroes the outer momentum: the next round moves as on a fresh actor', () => {
+    const actor = localActor();
+    const fresh = localActor();
+    outerRound(actor, 0, [{ values: [1, -1, 0.5, 0.25], weight: 1 }], DILOCO);
+    expect(outerMomentumOf(actor)).not.toEqual([0, 0, 0, 0]);
+    actor.receive({ type: 'reset', weights: Float32Array.from(START) });
+    expect(outerMomentumOf(actor)).toEqual([0, 0, 0, 0]);
+    const change = [{ values: [0.5, 0.5, -0.25, 1], weight: 1 }];
+    outerRound(actor, 1, change, DILOCO);
+    outerRound(fresh, 1, change, DILOCO);
+    expect(weightsOf(actor)).toEqual(weightsOf(fresh));
+    expect(outerMomentumOf(actor)).toEqual(outerMomentumOf(fresh));
   });
 });

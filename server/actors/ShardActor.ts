@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { assertNever } from '../../shared/assertNever.js';
 import { aggregate, type AggregationRule } from '../aggregation/robustAggregate.js';
+import { applyOuterStep, checkOuterStep, l2Norm } from '../optimizers/outerOptimizers.js';
 import type { UpdateRule, OptimizerState } from '../optimizers/updateRules.js';
 
 /** Part of a gradient: `values` for the flat-vector floats [offset, offset + values.length). */
@@ -25,16 +26,38 @@ export type ShardMessage =
     }
   /** Sync mode: apply the weighted mean of the round's gradients with the learning rate x their count. */
   | { readonly type: 'applyRound'; readonly round: number }
+  /**
+   * Local mode: the round's accumulated values are weight changes (start minus end of each worker's
+   * inner steps): combine them as `applyRound` does (weighted mean or the `aggregation` rule), then
+   * apply the outer optimizer to the combined change instead of the inner update rule.
+   */
+  | { readonly type: 'applyOuterRound'; readonly round: number; readonly outer: OuterStep }
   | { readonly type: 'status' }
-  /** Everything needed to rebuild this shard: weights, optimizer state, version (all copies). */
+  /**
+   * Everything needed to rebuild this shard: weights, optimizer state, outer momentum, version (all
+   * copies).
+   */
   | { readonly type: 'checkpoint' }
   /** The operator changed the learning rate (an admin action). */
   | { readonly type: 'setLearningRate'; readonly learningRate: number }
   /**
-   * The operator started the run over (an admin action): these weights, a fresh optimizer state, no
-   * pending round. The version still advances, so a gradient from before can be told apart.
+   * The operator started the run over (an admin action): these weights, a fresh optimizer state and
+   * outer momentum, no pending round. The version still advances, so a gradient from before can be
+   * told apart.
    */
   | { readonly type: 'reset'; readonly weights: Float32Array };
+
+/**
+ * The outer optimizer of a local round, with its hyper-parameters (sent with every round, so that a
+ * shard process needs no flags for it). `delta` is the combined change (start minus end):
+ * - nesterov (DiLoCo): m = momentum * m + delta; w -= lr * (delta + momentum * m), which is
+ *   `tf.train.momentum(lr, momentum, true)` with delta as the gradient; `m` is the shard's outer
+ *   momentum, kept in its checkpoint;
+ * - average (FedAvg): w -= delta (the workers' mean end point).
+ */
+export type OuterStep =
+  | { readonly optimizer: 'nesterov'; readonly lr: number; readonly momentum: number }
+  | { readonly optimizer: 'average' };
 
 export interface ShardStatus {
   readonly index: number;
@@ -51,6 +74,8 @@ export interface ShardReplies {
   apply: { readonly version: number };
   accumulate: { readonly round: number; readonly count: number };
   applyRound: { readonly version: number; readonly count: number };
+  /** `changeNorm`: L2 norm of this shard's part of the combined change (before the outer optimizer). */
+  applyOuterRound: { readonly version: number; readonly count: number; readonly changeNorm: number };
   status: ShardStatus;
   checkpoint: ShardCheckpoint;
   setLearningRate: { readonly learningRate: number };
@@ -63,6 +88,8 @@ export interface ShardCheckpoint {
   readonly version: number;
   readonly weights: Float32Array;
   readonly optimizerState: OptimizerState;
+  /** Local mode's outer momentum (nesterov), the shard's length; absent before any outer round. */
+  readonly outerMomentum?: Float32Array;
 }
 
 export type ShardReply<M extends ShardMessage> = ShardReplies[M['type']];
@@ -81,8 +108,15 @@ export interface ShardActorOptions {
    * (or, for centered clipping, by this shard's block of the vector).
    */
   readonly aggregation?: AggregationRule;
-  /** Carry on from a checkpoint: the version and optimizer state saved with `initialWeights`. */
-  readonly restore?: { readonly version: number; readonly optimizerState: OptimizerState };
+  /**
+   * Carry on from a checkpoint: the version, optimizer state and (local mode) outer momentum saved with
+   * `initialWeights`. A ShardCheckpoint is one. Copied.
+   */
+  readonly restore?: {
+    readonly version: number;
+    readonly optimizerState: OptimizerState;
+    readonly outerMomentum?: Float32Array;
+  };
 }
 
 /**
@@ -115,6 +149,8 @@ export class ShardActor {
   /** Centered clipping starts from the previous round's aggregate (its "history"). */
   private previousAggregate: Float32Array | null = null;
   private roundSum: Float32Array | null = null;
+  /** Local mode's nesterov momentum, [length] float32: allocated (zeros) by the first nesterov round. */
+  private outerMomentum: Float32Array | null = null;
 
   constructor(options: ShardActorOptions) {
     this.index = options.index;
@@ -129,7 +165,7 @@ export class ShardActor {
     this.learningRate = options.learningRate;
     this.aggregation = options.aggregation ?? 'mean';
     if (options.restore) {
-      const { version, optimizerState } = options.restore;
+      const { version, optimizerState, outerMomentum } = options.restore;
       const slots = this.optimizerState.slots;
       if (
         optimizerState.slots.length !== slots.length ||
@@ -139,8 +175,14 @@ export class ShardActor {
           `shard ${this.index}: the saved optimizer state does not fit ${options.rule.name}`,
         );
       }
+      if (outerMomentum !== undefined && outerMomentum.length !== this.length) {
+        throw new RangeError(
+          `shard ${this.index} has ${this.length} weights; the saved outer momentum has ${outerMomentum.length}`,
+        );
+      }
       optimizerState.slots.forEach((slot, i) => slots[i].set(slot));
       this.optimizerState.step = optimizerState.step;
+      if (outerMomentum !== undefined) this.outerMomentum = Float32Array.from(outerMomentum);
       this.version = version;
     }
   }
@@ -173,6 +215,8 @@ export class ShardActor {
         return this.accumulate(message.round, message.pieces, message.weight);
       case 'applyRound':
         return this.applyRound(message.round);
+      case 'applyOuterRound':
+        return this.applyOuterRound(message.round, message.outer);
       case 'status':
         return this.status();
       case 'setLearningRate':
@@ -193,6 +237,8 @@ export class ShardActor {
             step: this.optimizerState.step,
             slots: this.optimizerState.slots.map((slot) => Float32Array.from(slot)),
           },
+          // Absent (not undefined) before any outer round: the checkpoint codecs write a blob iff present.
+          ...(this.outerMomentum !== null ? { outerMomentum: Float32Array.from(this.outerMomentum) } : {}),
         };
       default:
         return assertNever(message);
@@ -231,30 +277,53 @@ export class ShardActor {
   }
 
   private applyRound(round: number): ShardReplies['applyRound'] {
-    const pending = this.round;
-    const sum = this.roundSum;
-    if (pending === null || sum === null || pending.id !== round || pending.count === 0) {
-      return { version: this.version, count: 0 };
-    }
-    const { count } = pending;
-    let combined: Float32Array;
-    if (this.aggregation === 'mean') {
-      // The weighted mean gradient.
-      const inverse = 1 / pending.weight;
-      for (let i = 0; i < sum.length; i++) sum[i] *= inverse;
-      combined = sum;
-    } else {
-      combined = aggregate(this.aggregation, pending.gradients, pending.weights, {
-        center: this.previousAggregate ?? undefined,
-      });
-      this.previousAggregate = combined;
-    }
+    const combined = this.combineRound(round);
+    if (combined === null) return { version: this.version, count: 0 };
+    const { count, values } = combined;
     // Applied with the learning rate scaled by the number of gradients combined (the linear scaling
     // rule of SyncReplicasOptimizer setups).
-    this.rule.apply(this.weights, combined, this.optimizerState, this.learningRate * count, 0);
+    this.rule.apply(this.weights, values, this.optimizerState, this.learningRate * count, 0);
     this.round = null;
     this.version++;
     return { version: this.version, count };
+  }
+
+  /**
+   * Local mode: the round's values are weight changes; the outer optimizer applies their combination.
+   * The inner optimizer's state is not touched (it is the sync and async modes' own).
+   */
+  private applyOuterRound(round: number, outer: OuterStep): ShardReplies['applyOuterRound'] {
+    // Before the round is combined: combining scales the mean's sum in place, and must happen once.
+    checkOuterStep(outer);
+    const combined = this.combineRound(round);
+    if (combined === null) return { version: this.version, count: 0, changeNorm: 0 };
+    const { count, values } = combined;
+    const changeNorm = l2Norm(values);
+    if (outer.optimizer === 'nesterov') this.outerMomentum ??= new Float32Array(this.length);
+    applyOuterStep(this.weights, values, this.outerMomentum, outer);
+    this.round = null;
+    this.version++;
+    return { version: this.version, count, changeNorm };
+  }
+
+  /**
+   * The pending round's values combined: their weighted mean (computed in place in `roundSum`), or the
+   * robust rule's aggregate. Null when `round` is not the pending round or it holds nothing.
+   */
+  private combineRound(round: number): { count: number; values: Float32Array } | null {
+    const pending = this.round;
+    const sum = this.roundSum;
+    if (pending === null || sum === null || pending.id !== round || pending.count === 0) return null;
+    if (this.aggregation === 'mean') {
+      const inverse = 1 / pending.weight;
+      for (let i = 0; i < sum.length; i++) sum[i] *= inverse;
+      return { count: pending.count, values: sum };
+    }
+    const values = aggregate(this.aggregation, pending.gradients, pending.weights, {
+      center: this.previousAggregate ?? undefined,
+    });
+    this.previousAggregate = values;
+    return { count: pending.count, values };
   }
 
   private reset(weights: Float32Array): ShardReplies['reset'] {
@@ -264,6 +333,7 @@ export class ShardActor {
     this.weights.set(weights);
     for (const slot of this.optimizerState.slots) slot.fill(0);
     this.optimizerState.step = 0;
+    this.outerMomentum?.fill(0);
     this.round = null;
     this.previousAggregate = null;
     this.version++;

@@ -31,7 +31,19 @@ export interface RunCheckpoint {
 
 export interface RunCheckpointHeader extends Omit<RunCheckpoint, 'shards'> {
   readonly format: number;
-  readonly shards: readonly { index: number; offset: number; version: number; length: number; step: number; slots: number }[];
+  readonly shards: readonly {
+    index: number;
+    offset: number;
+    version: number;
+    length: number;
+    step: number;
+    slots: number;
+    /**
+     * True when the shard has local mode's outer momentum, blob `shard<i>/outer`. Absent in files
+     * from before local mode, which still load (no outer momentum), so the format number stays.
+     */
+    outer?: boolean;
+  }[];
 }
 
 export class CheckpointMismatchError extends Error {
@@ -46,6 +58,7 @@ export function encodeRunCheckpoint(run: RunCheckpoint): EncodedCheckpoint<RunCh
   for (const shard of run.shards) {
     blobs.set(`shard${shard.index}/weights`, floatsToBytes(shard.weights));
     shard.optimizerState.slots.forEach((slot, i) => blobs.set(`shard${shard.index}/slot${i}`, floatsToBytes(slot)));
+    if (shard.outerMomentum) blobs.set(`shard${shard.index}/outer`, floatsToBytes(shard.outerMomentum));
   }
   const { shards, ...rest } = run;
   return {
@@ -59,6 +72,7 @@ export function encodeRunCheckpoint(run: RunCheckpoint): EncodedCheckpoint<RunCh
         length: s.weights.length,
         step: s.optimizerState.step,
         slots: s.optimizerState.slots.length,
+        ...(s.outerMomentum ? { outer: true } : {}),
       })),
     },
     blobs,
@@ -86,6 +100,7 @@ export function decodeRunCheckpoint({ header, blobs }: EncodedCheckpoint<RunChec
         step: s.step,
         slots: Array.from({ length: s.slots }, (_, i) => floats(`shard${s.index}/slot${i}`, s.length)),
       },
+      ...(s.outer === true ? { outerMomentum: floats(`shard${s.index}/outer`, s.length) } : {}),
     })),
   };
 }

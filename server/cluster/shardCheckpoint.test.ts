@@ -37,6 +37,29 @@ describe('shard checkpoints', () => {
     expect(throughFile(saved)).toEqual(saved);
   });
 
+  it('round-trip local mode’s outer momentum, as blob shard<i>/outer with a header flag', () => {
+    const withMomentum: SavedShard = {
+      ...saved,
+      shard: { ...saved.shard, outerMomentum: testGradient(2997, 4) },
+    };
+    const encoded = encodeShardCheckpoint(withMomentum);
+    expect(encoded.header.outer).toBe(true);
+    expect(encoded.blobs.has('shard1/outer')).toBe(true);
+    expect(throughFile(withMomentum)).toEqual(withMomentum);
+    const missing = new Map(encoded.blobs);
+    missing.delete('shard1/outer');
+    expect(() => decodeShardCheckpoint({ header: encoded.header, blobs: missing })).toThrow(
+      /shard1\/outer is missing or mis-sized/,
+    );
+  });
+
+  it('without outer momentum: no flag, no blob, and a file from before local mode loads without one', () => {
+    const encoded = encodeShardCheckpoint(saved);
+    expect(encoded.header).not.toHaveProperty('outer');
+    expect([...encoded.blobs.keys()]).toEqual(['shard1/weights', 'shard1/slot0', 'shard1/slot1']);
+    expect(throughFile(saved).shard).not.toHaveProperty('outerMomentum');
+  });
+
   it('refuse a file that is not a shard checkpoint as corrupt, so that loading skips it', () => {
     const encoded = encodeShardCheckpoint(saved);
     expect(() => decodeShardCheckpoint({ header: { format: 1, shards: [] }, blobs: encoded.blobs })).toThrow(

@@ -9,8 +9,8 @@ import type { OptimizerName } from '../optimizers/updateRules.js';
 /**
  * One shard process's own checkpoint, in the run checkpoint's file format (checkpointFormat.ts: magic,
  * JSON header, blobs, sha256; written atomically by CheckpointStore) and with its blob names
- * (`shard<i>/weights`, `shard<i>/slot<j>`). The header adds what a restarted shard must check: the
- * model, shard count and optimizer it belongs to.
+ * (`shard<i>/weights`, `shard<i>/slot<j>`, `shard<i>/outer`). The header adds what a restarted shard
+ * must check: the model, shard count and optimizer it belongs to.
  */
 export const SHARD_CHECKPOINT_FORMAT = 1;
 
@@ -38,6 +38,11 @@ export interface ShardCheckpointHeader {
   readonly length: number;
   readonly step: number;
   readonly slots: number;
+  /**
+   * True when the shard has local mode's outer momentum, blob `shard<i>/outer`. Absent in files from
+   * before local mode, which still load (no outer momentum), so the format number stays.
+   */
+  readonly outer?: boolean;
 }
 
 /** Each shard keeps its files in its own folder, so that its store keeps and prunes only its own. */
@@ -52,6 +57,7 @@ export function encodeShardCheckpoint(saved: SavedShard): EncodedCheckpoint<Shar
   shard.optimizerState.slots.forEach((slot, i) =>
     blobs.set(`shard${shard.index}/slot${i}`, floatsToBytes(slot)),
   );
+  if (shard.outerMomentum) blobs.set(`shard${shard.index}/outer`, floatsToBytes(shard.outerMomentum));
   return {
     header: {
       format: SHARD_CHECKPOINT_FORMAT,
@@ -67,6 +73,7 @@ export function encodeShardCheckpoint(saved: SavedShard): EncodedCheckpoint<Shar
       length: shard.weights.length,
       step: shard.optimizerState.step,
       slots: shard.optimizerState.slots.length,
+      ...(shard.outerMomentum ? { outer: true } : {}),
     },
     blobs,
   };
@@ -103,6 +110,7 @@ export function decodeShardCheckpoint({ header, blobs }: EncodedCheckpoint<unkno
         step: h.step!,
         slots: Array.from({ length: slots }, (_, i) => floats(`shard${index}/slot${i}`)),
       },
+      ...(h.outer === true ? { outerMomentum: floats(`shard${index}/outer`) } : {}),
     },
   };
 }
