@@ -1,6 +1,6 @@
 import type { TrainingMode } from '../../shared/protocol.js';
 import type { LeasedUnit } from '../data/UnitPool.js';
-import type { GradientPush, PushResult, WorkerInfo } from './Coordinator.js';
+import type { GradientPush, PushResult, WorkAssignment, WorkerInfo } from './coordinatorTypes.js';
 
 /** A value now (the Coordinator in this process) or after a round trip (a coordinator over NATS). */
 export type MaybePromise<T> = T | Promise<T>;
@@ -23,7 +23,8 @@ export interface CoordinatorPort {
   /** A shard's version as a pull just read it (what staleness is counted from). */
   noteShardVersion(index: number, version: number): void;
   batchSizeFor(workerId: string): number | undefined;
-  roundFor(workerId: string): Promise<number | undefined>;
+  /** Sync and local mode: the round (and local plan) of the worker's next pull; waits for one. */
+  nextWork(workerId: string): Promise<WorkAssignment>;
   push(workerId: string, push: GradientPush): Promise<PushResult>;
   leaseUnit(workerId: string): MaybePromise<LeasedUnit>;
   completeUnit(workerId: string, unitId: number): MaybePromise<number>;

@@ -6,6 +6,7 @@ import { AGGREGATION_RULES, type AggregationRule } from '../aggregation/robustAg
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.js';
 import { DEFAULT_HUB_OPTIONS as D, type HubOptions } from '../options.js';
 import { DEFAULT_SUBJECT_PREFIX, shardSubject } from '../cluster/subjects.js';
+import { addLocalModeOptions, localModeOptions, type LocalModeFlags } from './localModeOptions.js';
 import { integerIn, natsUrl, positiveNumber, secondsToMs } from './parsers.js';
 
 export const CLUSTER_ROLES = ['shard', 'coordinator', 'gateway'] as const;
@@ -79,7 +80,7 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     .addOption(
       new Option(
         '--mode <mode>',
-        'async: apply each push on arrival; sync: average one gradient per worker per step',
+        'async: apply each push on arrival; sync: average one gradient per worker per step; local: workers train locally, the hub applies an outer optimizer to their changes',
       )
         .choices(TRAINING_MODES)
         .default(D.mode),
@@ -151,7 +152,8 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
       new Option('--compress <scheme>', 'what workers push: float32 gradients, or fp16 (half the bytes)')
         .choices(COMPRESSIONS)
         .default(D.compress),
-    )
+    );
+  addLocalModeOptions(program)
     .optionsGroup('Untrusted volunteers:')
     .addOption(
       new Option('--aggregate <rule>', 'sync mode: how a round combines its gradients')
@@ -256,41 +258,43 @@ and, for more worker addresses, any number of gateways (async mode; the dashboar
 A shard that is killed and started again resumes from its checkpoint; workers wait and retry meanwhile.`,
   );
   program.parse(argv, { from: 'user' });
-  const f = program.opts<{
-    port: number;
-    host: string;
-    adminToken?: string;
-    mode: TrainingMode;
-    model: ModelName;
-    shards: number;
-    optimizer: OptimizerName;
-    lr: number;
-    batchSize: number;
-    seed: number;
-    unitSize: number;
-    leaseTimeout: number;
-    targetStepMs?: number;
-    roundTimeout: number;
-    replicasToAggregate?: number;
-    maxStaleness?: number;
-    stalenessLr: boolean;
-    aggregate: AggregationRule;
-    clipNorm?: number;
-    trust: boolean;
-    compress: Compression;
-    banAfter: number;
-    banSecs: number;
-    evalInterval: number;
-    evalExamples: number;
-    checkpointDir: string;
-    checkpointSecs: number;
-    keepCheckpoints: number;
-    fresh: boolean;
-    nats?: string;
-    role?: (typeof CLUSTER_ROLES)[number];
-    shardIndex?: number;
-    subjectPrefix: string;
-  }>();
+  const f = program.opts<
+    LocalModeFlags & {
+      port: number;
+      host: string;
+      adminToken?: string;
+      mode: TrainingMode;
+      model: ModelName;
+      shards: number;
+      optimizer: OptimizerName;
+      lr: number;
+      batchSize: number;
+      seed: number;
+      unitSize: number;
+      leaseTimeout: number;
+      targetStepMs?: number;
+      roundTimeout: number;
+      replicasToAggregate?: number;
+      maxStaleness?: number;
+      stalenessLr: boolean;
+      aggregate: AggregationRule;
+      clipNorm?: number;
+      trust: boolean;
+      compress: Compression;
+      banAfter: number;
+      banSecs: number;
+      evalInterval: number;
+      evalExamples: number;
+      checkpointDir: string;
+      checkpointSecs: number;
+      keepCheckpoints: number;
+      fresh: boolean;
+      nats?: string;
+      role?: (typeof CLUSTER_ROLES)[number];
+      shardIndex?: number;
+      subjectPrefix: string;
+    }
+  >();
   const cluster = clusterRole(f, (message) => program.error(`error: ${message}`));
   return {
     host: f.host,
@@ -316,6 +320,7 @@ A shard that is killed and started again resumes from its checkpoint; workers wa
       clipNorm: f.clipNorm,
       trust: f.trust,
       compress: f.compress,
+      ...localModeOptions(f),
       banAfter: f.banAfter,
       banSecs: f.banSecs,
       evalIntervalMs: f.evalInterval,

@@ -142,8 +142,8 @@ export class NatsCoordinatorHost {
           batchSize: coordinator.batchSizeFor(id),
         } satisfies CoordinatorCalls['join']['reply'];
       }
-      case 'roundFor':
-        return coordinator.roundFor(registered()).then((round) => ({ round }));
+      case 'nextWork':
+        return coordinator.nextWork(registered());
       case 'push': {
         const id = registered();
         return coordinator.push(id, pushFromWire(body.push as PushOnWire)).then((result) => ({

@@ -1,7 +1,7 @@
 import { RequestError, TimeoutError, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { TrainingMode } from '../../shared/protocol.js';
-import type { GradientPush, PushResult, WorkerInfo } from '../actors/Coordinator.js';
+import type { GradientPush, PushResult, WorkAssignment, WorkerInfo } from '../actors/Coordinator.js';
 import type { CoordinatorPort } from '../actors/CoordinatorPort.js';
 import type { LeasedUnit } from '../data/UnitPool.js';
 import type { HubStatus } from '../hubStatus.js';
@@ -151,16 +151,16 @@ export class RemoteCoordinator implements CoordinatorPort {
     return this.workers.get(workerId)?.batchSize;
   }
 
-  async roundFor(workerId: string): Promise<number | undefined> {
-    if (this.state.mode === 'async') return undefined;
-    return (await this.call('roundFor', { workerId }, this.syncTimeoutMs())).round;
+  async nextWork(workerId: string): Promise<WorkAssignment> {
+    if (this.state.mode === 'async') return {};
+    return this.call('nextWork', { workerId }, this.syncTimeoutMs());
   }
 
   async push(workerId: string, push: GradientPush): Promise<PushResult> {
     const { result, batchSize } = await this.call(
       'push',
       { workerId, push: pushToWire(push) },
-      this.state.mode === 'sync' ? this.syncTimeoutMs() : this.timeoutMs,
+      this.state.mode !== 'async' ? this.syncTimeoutMs() : this.timeoutMs,
     );
     const worker = this.workers.get(workerId);
     if (worker) {

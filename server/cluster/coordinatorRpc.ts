@@ -1,6 +1,6 @@
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { RunConfig, TrainingMode } from '../../shared/protocol.js';
-import type { GradientPush, PushResult, WorkerInfo } from '../actors/Coordinator.js';
+import type { GradientPush, PushResult, WorkAssignment, WorkerInfo } from '../actors/Coordinator.js';
 import type { GradientPiece } from '../actors/ShardActor.js';
 import type { LeasedUnit } from '../data/UnitPool.js';
 import type { HubStatus } from '../hubStatus.js';
@@ -39,7 +39,7 @@ export interface CoordinatorCalls {
   state: { body: Record<string, never>; reply: CoordinatorState };
   status: { body: Record<string, never>; reply: HubStatus };
   join: { body: { info: WorkerInfo }; reply: { workerId: string; batchSize?: number } };
-  roundFor: { body: { workerId: string }; reply: { round?: number } };
+  nextWork: { body: { workerId: string }; reply: WorkAssignment };
   push: {
     body: { workerId: string; push: PushOnWire };
     reply: { result: PushResult; batchSize?: number };

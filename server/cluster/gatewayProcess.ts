@@ -42,11 +42,11 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** A gateway refused to start: the coordinator's run is in sync mode. */
+/** A gateway refused to start: the coordinator's run is in a mode of rounds (sync or local). */
 export class GatewaySyncModeError extends Error {
-  constructor() {
+  constructor(mode: string) {
     super(
-      'the coordinator runs in sync mode, which gateway processes do not serve yet (rounds wait on ' +
+      `the coordinator runs in ${mode} mode, which gateway processes do not serve yet (rounds wait on ` +
         "every worker through one process): connect the workers to the coordinator's own /worker, or " +
         'start the run with --mode async',
     );
@@ -78,7 +78,7 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Runn
     coordinator = await RemoteCoordinator.connect({ connection, subjectPrefix: options.subjectPrefix, log });
     const remote = coordinator;
     const { config, options: run } = remote.setup;
-    if (remote.mode === 'sync') throw new GatewaySyncModeError();
+    if (remote.mode !== 'async') throw new GatewaySyncModeError(remote.mode);
     const layout = layoutFromShapes(config.layout);
     const pushBytes = layout.totalLength * 4 + PUSH_HEADER_BYTES;
     const max = connection.info?.max_payload;

@@ -81,6 +81,11 @@ const messages: { [K in ShardMessage['type']]: Extract<ShardMessage, { type: K }
     weight: 64,
   },
   applyRound: { type: 'applyRound', round: 7 },
+  applyOuterRound: {
+    type: 'applyOuterRound',
+    round: 8,
+    outer: { optimizer: 'nesterov', lr: 0.7, momentum: 0.9 },
+  },
   status: { type: 'status' },
   checkpoint: { type: 'checkpoint' },
   setLearningRate: { type: 'setLearningRate', learningRate: 1e-3 },
@@ -92,6 +97,7 @@ const replies: { [K in keyof ShardReplies]: ShardReplies[K] } = {
   apply: { version: 13 },
   accumulate: { round: 7, count: 2 },
   applyRound: { version: 14, count: 2 },
+  applyOuterRound: { version: 15, count: 2, changeNorm: 0.125 },
   status: { index: 1, offset: 2997, length: 2997, version: 14, checksum: 'a'.repeat(40) },
   checkpoint: {
     index: 1,
@@ -99,6 +105,7 @@ const replies: { [K in keyof ShardReplies]: ShardReplies[K] } = {
     version: 14,
     weights: awkwardFloats(2997, 6),
     optimizerState: { step: 14, slots: [awkwardFloats(2997, 7), awkwardFloats(2997, 8)] },
+    outerMomentum: awkwardFloats(2997, 9),
   },
   setLearningRate: { learningRate: 0.5 },
   reset: { version: 15 },

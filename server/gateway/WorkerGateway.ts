@@ -20,6 +20,7 @@ import {
   type ServerToClientEvents,
 } from '../../shared/protocol.js';
 import type { CoordinatorPort } from '../actors/CoordinatorPort.js';
+import type { WorkAssignment } from '../actors/coordinatorTypes.js';
 import type { ShardRef } from '../actors/ShardRef.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
 import type { AddressBans } from './AddressBans.js';
@@ -147,16 +148,12 @@ class WorkerSession {
     const selection = resolveSelection(request, layout, shardRanges);
     coordinator.requireRunning();
     // No await in async mode: a pull there is answered in the same turn as the shards' snapshots.
-    const round = coordinator.mode === 'sync' ? await coordinator.roundFor(workerId) : undefined;
-    return this.snapshot(selection, workerId, round);
+    const work = coordinator.mode === 'async' ? {} : await coordinator.nextWork(workerId);
+    return this.snapshot(selection, workerId, work);
   }
 
   /** The selected weights of every shard's current snapshot, and what a worker needs with them. */
-  private async snapshot(
-    selection: Selection,
-    workerId: string,
-    round: number | undefined,
-  ): Promise<PulledBody> {
+  private async snapshot(selection: Selection, workerId: string, work: WorkAssignment): Promise<PulledBody> {
     const { coordinator, shards, shardRanges } = this.deps;
     const snapshots = await Promise.all(
       shards.map((shard, index) =>
@@ -175,7 +172,8 @@ class WorkerSession {
     return {
       versions: snapshots.map((s) => s.version),
       globalStep: coordinator.status().globalStep,
-      round,
+      round: work.round,
+      local: work.local,
       batchSize: coordinator.batchSizeFor(workerId),
       weights: floatsToBytes(weights),
     };
@@ -198,10 +196,10 @@ class WorkerSession {
         `versions has ${request.versions.length} entries; the hub has ${shardRanges.length} shards`,
       );
     }
-    if (coordinator.mode === 'sync' && !selection.coversAll) {
+    if (coordinator.mode !== 'async' && !selection.coversAll) {
       throw new HubError(
         ErrorCode.SyncNeedsFullGradient,
-        'sync mode averages whole gradients: push every shard',
+        `${coordinator.mode} mode combines whole gradients or changes in rounds: push every shard`,
       );
     }
     const gradient =
@@ -216,12 +214,13 @@ class WorkerSession {
       loss: request.loss,
       pushId: request.pushId,
       computeMs: request.computeMs,
+      localSteps: request.localSteps,
     });
     this.deps.traffic.recordIn(floatsPerShard(selection, shardRanges));
     if (!request.pullAfter || coordinator.mode !== 'async') return result;
     const everything = resolveSelection({}, layout, shardRanges);
     try {
-      return { ...result, pulled: await this.snapshot(everything, workerId, undefined) };
+      return { ...result, pulled: await this.snapshot(everything, workerId, {}) };
     } catch (error) {
       // The push was applied and counted: a shard that went away since must not turn it into a
       // refusal. Without `pulled` the worker pulls for itself (and hears SHARD_UNAVAILABLE then).
