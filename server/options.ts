@@ -43,6 +43,11 @@ export interface HubOptions {
    * `localSteps`, whichever comes first, so that slow and fast volunteers finish on time.
    */
   readonly roundSecs?: number;
+  /**
+   * Local mode, buffered (FedBuff): no rounds; the shards apply the outer optimizer every this many
+   * changes as they arrive, each discounted by its staleness. Undefined: rounds.
+   */
+  readonly localBuffer?: number;
   /** Local mode: how the shards apply a round's combined weight change. */
   readonly outerOptimizer: OuterOptimizerName;
   /** Local mode, nesterov: the outer learning rate (DiLoCo: 0.7). */

@@ -123,6 +123,7 @@ export class Coordinator implements CoordinatorPort {
       localSteps: options.localSteps ?? DEFAULT_LOCAL_STEPS,
       roundTrainMs: options.roundTrainMs,
       outer: options.outer ?? { optimizer: 'nesterov', lr: 0.7, momentum: 0.9 },
+      bufferSize: options.bufferSize,
     };
     const host = this.modeHost();
     const nextRoundId = () => this.nextRoundId++;
@@ -392,6 +393,7 @@ export class Coordinator implements CoordinatorPort {
       // An untrusted worker's pushes would be refused: a round does not wait for them.
       eligibleWorkers: () => [...this.workers.keys()].filter((worker) => !this.screen.refuses(worker)),
       hasWorkers: () => this.workers.size > 0,
+      globalStep: () => this.globalStep,
       shardVersion: (index) => this.shardVersions[index],
       noteShardVersion: (index, version) => this.noteShardVersion(index, version),
       credit: (worker, examples) => {

@@ -12,6 +12,7 @@ import { integerIn, positiveNumber } from './parsers.js';
 export interface LocalModeFlags {
   localSteps: number;
   roundSecs?: number;
+  localBuffer?: number;
   outerOptimizer: OuterOptimizerName;
   outerLr: number;
   outerMomentum: number;
@@ -32,6 +33,12 @@ export function addLocalModeOptions(program: Command): Command {
         '--round-secs <seconds>',
         'stop inner steps after this long if --local-steps are not done (slow and fast volunteers finish together); the round closes --round-timeout later',
       ).argParser(positiveNumber),
+    )
+    .addOption(
+      new Option(
+        '--local-buffer <k>',
+        'no rounds: apply every k changes as they arrive, discounted by staleness (FedBuff); default: rounds',
+      ).argParser(integerIn(1, 100_000)),
     )
     .addOption(
       new Option(
@@ -63,11 +70,18 @@ export function localModeOptions(
   f: LocalModeFlags,
 ): Pick<
   HubOptions,
-  'localSteps' | 'roundSecs' | 'outerOptimizer' | 'outerLr' | 'outerMomentum' | 'compressChanges'
+  | 'localSteps'
+  | 'roundSecs'
+  | 'localBuffer'
+  | 'outerOptimizer'
+  | 'outerLr'
+  | 'outerMomentum'
+  | 'compressChanges'
 > {
   return {
     localSteps: f.localSteps,
     roundSecs: f.roundSecs,
+    localBuffer: f.localBuffer,
     outerOptimizer: f.outerOptimizer,
     outerLr: f.outerLr,
     outerMomentum: f.outerMomentum,

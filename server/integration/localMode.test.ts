@@ -206,3 +206,38 @@ it('the admin panel switches a run to local mode and back while a worker waits f
   const status = await hub.hub.status();
   expect(status.mode).toBe('local');
 });
+
+it('buffered (--local-buffer 2): no waiting, every 2 changes applied, a stale one discounted by 1/sqrt(1 + s), a future one refused', async () => {
+  hub = await localHub({ localBuffer: 2, outerOptimizer: 'average' });
+  const [a, b] = [await connectClient(hub), await connectClient(hub)];
+  clients.push(a, b);
+  const start = await hub.hub.weights();
+  const n = start.length;
+  // a pulls buffer g; b pushes two changes on it at once, which fill the buffer and apply it.
+  const stale = await a.pull();
+  const pb = await b.pull();
+  expect(pb.round).toBe(stale.round);
+  const [d1, d2] = [change(n, 31), change(n, 32)];
+  expect((await pushChange(b, pb, d1, 64)).globalStep).toBe(0);
+  expect((await pushChange(b, await b.pull(), d2, 64)).globalStep).toBe(1);
+  const mid = await hub.hub.weights();
+  for (let i = 0; i < n; i++) expect(mid[i]).toBeCloseTo(start[i] - (d1[i] + d2[i]) / 2, 6);
+
+  // a's change is one buffer stale: weight 64 / sqrt(2) beside b's fresh one.
+  const fresh = await b.pull();
+  expect(fresh.round).toBeGreaterThan(stale.round!);
+  const [d3, d4] = [change(n, 33), change(n, 34)];
+  const staleReply = await pushChange(a, stale, d3, 64);
+  expect(staleReply.staleness).toBe(1);
+  await pushChange(b, fresh, d4, 64);
+  const after = await hub.hub.weights();
+  const w3 = 64 / Math.SQRT2;
+  for (let i = 0; i < n; i++) {
+    expect(after[i]).toBeCloseTo(mid[i] - (w3 * d3[i] + 64 * d4[i]) / (w3 + 64), 6);
+  }
+  // A buffer the hub never handed out: refused by name.
+  await expect(pushChange(a, { ...fresh, round: fresh.round! + 5 }, change(n, 35), 64)).rejects.toMatchObject(
+    { code: 'STALE_ROUND' },
+  );
+  expect((await hub.hub.status()).globalStep).toBe(2);
+});

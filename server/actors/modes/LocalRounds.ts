@@ -2,6 +2,7 @@ import type { GradientPush, WorkAssignment, WorkerRecord } from '../coordinatorT
 import type { OuterStep } from '../ShardActor.js';
 import type { ModeHost } from './TrainingStrategy.js';
 import { RoundStrategy, type AppliedRound, type Round, type RoundOptions } from './RoundStrategy.js';
+import { pushNorm } from './pushNorm.js';
 import { refuseWrongKind } from './updateKind.js';
 
 export interface LocalRoundsOptions extends RoundOptions {
@@ -67,7 +68,7 @@ export class LocalRounds extends RoundStrategy {
 
   protected accepted(worker: WorkerRecord, push: GradientPush): void {
     worker.localSteps = push.localSteps ?? 0;
-    worker.changeNorm = normOf(push);
+    worker.changeNorm = pushNorm(push);
     const round = push.round ?? -1;
     const sums = this.changes.get(round) ?? { steps: 0, count: 0 };
     sums.steps += worker.localSteps;
@@ -92,13 +93,4 @@ export class LocalRounds extends RoundStrategy {
       },
     };
   }
-}
-
-/** L2 norm of a push's pieces across shards. */
-function normOf(push: GradientPush): number {
-  let sum = 0;
-  for (const pieces of push.piecesByShard.values()) {
-    for (const { values } of pieces) for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
-  }
-  return Math.sqrt(sum);
 }

@@ -24,6 +24,8 @@ export interface ModeHost {
   noteShardVersion(index: number, version: number): void;
   /** A push from `worker` of `examples` examples was accepted (its credit). */
   credit(worker: WorkerRecord, examples: number): void;
+  /** The run's global step now. */
+  globalStep(): number;
   /** An update of `examples` examples was applied to the weights: the global step advances. Returns it. */
   applied(examples: number, loss: number): number;
   recordRound(record: RoundRecord): void;
