@@ -1,28 +1,42 @@
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCode } from './errors.js';
-import type { Examples } from './examplesCodec.js';
 import { examplesToTensors } from './examplesTensors.js';
-import { HubRequestError, type HubClient } from './HubClient.js';
+import { HubRequestError, type HubClient, type PulledWeights } from './HubClient.js';
 import { layoutFromShapes, layoutOfModel, sameLayout, type ParameterLayout } from './layout.js';
+import { LocalTrainer, noProgress, type LocalProgress } from './LocalTrainer.js';
 import { buildModel } from './models.js';
-import type { WorkUnit } from './protocol.js';
-import { computeGradients, writeFlatWeights } from './training.js';
-import { UnitPrefetcher, type LoadedUnit } from './UnitPrefetcher.js';
+import type { LocalRoundPlan } from './protocol.js';
+import { computeGradients, readFlatWeights, writeFlatWeights } from './training.js';
+import { UnitBatches, type UnitPosition } from './UnitBatches.js';
+import { l2Norm, mergeDrift, weightChange } from './weightChange.js';
 
 export interface StepReport {
-  /** Gradients this worker has had accepted. */
+  /** Pushes this worker has had accepted (gradients, or local mode's weight changes). */
   readonly steps: number;
   readonly globalStep: number;
+  /** The accepted push's loss: its batch's, or the mean over a change's inner steps. */
   readonly loss: number;
+  /** Examples behind every accepted push so far. */
   readonly examples: number;
   readonly staleness: number;
+  /** Sync and local mode: the round the accepted push belonged to. */
+  readonly round?: number;
+  /** Local mode: inner steps behind the accepted weight change; absent for a gradient. */
+  readonly localSteps?: number;
+  /**
+   * Local mode: of `localSteps`, those taken while the previous change and this round's weights were
+   * on the network (the time a worker would otherwise have idled).
+   */
+  readonly overlapSteps?: number;
+  /** Local mode: the L2 norm of the accepted weight change. */
+  readonly changeNorm?: number;
 }
 
 export interface GradientWorkerOptions {
   readonly client: HubClient;
-  /** Examples per gradient; defaults to the hub's batch size. */
+  /** Examples per gradient (and per inner step in local mode); defaults to the hub's batch size. */
   readonly batchSize?: number;
-  /** Stop after this many accepted gradients. */
+  /** Stop after this many accepted pushes. */
   readonly maxSteps?: number;
   readonly onStep?: (report: StepReport) => void;
   /** Refusals the loop recovers from (a sync round closed before the gradient arrived, ...). */
@@ -56,16 +70,12 @@ const RETRYABLE = new Set<string>([
   ErrorCode.ShardUnavailable,
 ]);
 
-/**
- * The next work unit starts loading when this many batches of the current one are left: enough to hide
- * a lease round trip and a download, few enough that a stopping worker holds little it will not use.
- */
-const LOAD_AHEAD_BATCHES = 2;
-
 /** How long a worker waits before asking again while the operator has paused training. */
 const PAUSED_RETRY_MS = 2_000;
 /** How long a worker waits before asking again while a shard's process is not answering. */
 const SHARD_RETRY_MS = 1_000;
+/** The push schema's bound on `computeMs`. */
+const MAX_COMPUTE_MS = 3_600_000;
 
 /** Refusals that say "not now": the worker waits this long before it asks again. */
 const WAIT_BEFORE_RETRY_MS = new Map<string, number>([
@@ -82,18 +92,37 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Answers to `unit:complete` meaning the lease had already ended (expired, or the connection dropped). */
-const LEASE_GONE = new Set<string>([ErrorCode.UnknownUnit, 'UNREACHABLE']);
+/** A pull's weights and when its answer arrived (performance.now(): a local round's clock starts then). */
+interface Answered {
+  readonly pulled: PulledWeights;
+  readonly at: number;
+}
+
+/** Local mode: the change being built, measured from `start` (the round's weights). */
+interface OpenChange {
+  readonly round: Answered;
+  readonly plan: LocalRoundPlan;
+  readonly start: Float32Array;
+  readonly progress: LocalProgress;
+  /** Of progress.steps, those trained while the previous change was on the network. */
+  readonly overlapSteps: number;
+}
 
 /**
  * The worker's loop, the same in Node and in a browser tab: lease a work unit and fetch its examples,
  * then for each batch pull a weight snapshot, compute the gradient, push it tagged with the versions
- * (and sync round) it was computed from. The TF.js backend must be set up before `run()`.
+ * (and sync round) it was computed from. When a pull answers with a local round's plan, the worker
+ * trains those weights itself and pushes its weight change instead (see trainLocally); each pull's
+ * answer decides, so a run may switch modes. The TF.js backend must be set up before `run()`.
  */
 export class GradientWorker {
   private readonly options: GradientWorkerOptions;
   private readonly model: tf.LayersModel;
   private readonly layout: ParameterLayout;
+  /** Local mode's inner optimizer, made at the first local round and kept (with its state) after. */
+  private trainer: LocalTrainer | null = null;
+  /** Reports of pushes accepted while inner steps ran, handed out between steps. */
+  private readonly pendingReports: StepReport[] = [];
   private stopping = false;
   private steps = 0;
   private examples = 0;
@@ -112,62 +141,51 @@ export class GradientWorker {
     }
   }
 
-  /** Asks the loop to stop after the current step. */
+  /** Asks the loop to stop after the current step (in local mode, the current inner step). */
   stop(): void {
     this.stopping = true;
   }
 
   async run(): Promise<WorkerSummary> {
-    const { client, maxSteps = Infinity } = this.options;
-    const units = new UnitPrefetcher(client);
-    let unit: LoadedUnit | null = null;
-    let cursor = 0;
+    const { client } = this.options;
+    const units = new UnitBatches(client);
+    let next: Answered | null = null;
     try {
-      while (!this.stopping && this.steps < maxSteps) {
-        // A reconnect ends the hub's side of the lease: the unit may already be someone else's.
-        if (unit !== null && (cursor >= unit.lease.count || unit.session !== client.sessionId)) {
-          if (unit.session === client.sessionId) await this.complete(unit.lease);
-          unit = null;
+      while (!this.stopping && !this.reachedMaxSteps()) {
+        const position = await units.current(this.batchSize(), true);
+        next ??= await this.pull();
+        if (next === null) continue;
+        if (next.pulled.local !== undefined) {
+          next = await this.trainLocally(next, units);
+          continue;
         }
-        if (unit === null) {
-          unit = await units.take();
-          cursor = 0;
-        }
-        const left = unit.lease.count - cursor;
-        if (left <= LOAD_AHEAD_BATCHES * (this.options.batchSize ?? client.config.batchSize))
-          units.loadAhead();
-        cursor += await this.step(unit.lease, unit.data, cursor);
+        units.consume(await this.step(position, next.pulled));
+        next = null;
         // Let the page (or the Node event loop) breathe between steps.
-        await (this.options.yieldBetweenSteps ?? tf.nextFrame)();
+        await this.breathe();
       }
+      await units.settle();
     } finally {
+      this.trainer?.dispose();
       this.model.dispose();
     }
     return { steps: this.steps, examples: this.examples, refused: this.refused };
   }
 
   /**
-   * One pull -> gradient -> push on the unit's examples from `start`. Returns how many examples it
-   * used up: 0 when the hub refused the gradient for a reason worth a retry.
+   * One gradient -> push on the unit's examples from its cursor, from weights just pulled. Returns how
+   * many examples it used up: 0 when the hub refused the gradient for a reason worth a retry.
    *
    * The pull comes right before the gradient, not with the previous push (`pullAfter`): weights
    * pulled after the yield between steps carry the other workers' latest pushes. Measured with two
    * tabs (bench figure 4, --quick): taking the weights from the push reply saved a round trip per
    * step but needed 39,000-43,000 examples to 0.95 instead of 23,000-31,000.
    */
-  private async step(unit: WorkUnit, data: Examples, start: number): Promise<number> {
+  private async step(position: UnitPosition, pulled: PulledWeights): Promise<number> {
     const { client } = this.options;
-    let pulled;
-    try {
-      pulled = await client.pull();
-    } catch (error) {
-      const waitMs = waitBeforeRetry(error);
-      if (waitMs === undefined) throw error;
-      await sleep(waitMs);
-      return 0;
-    }
+    const { lease: unit, data, cursor: start } = position;
     // An explicit batch size wins; then the hub's request (it sizes batches by speed); then its default.
-    const batchSize = this.options.batchSize ?? pulled.batchSize ?? client.config.batchSize;
+    const batchSize = this.batchSize(pulled);
     const count = Math.min(batchSize, unit.count - start);
     writeFlatWeights(this.model, this.layout, pulled.weights);
     const { xs, ys } = examplesToTensors(data, start, count);
@@ -198,28 +216,181 @@ export class GradientWorker {
         loss: result.loss,
         examples: this.examples,
         staleness: reply.staleness,
+        round: pulled.round,
       });
       return count;
     } catch (error) {
-      if (!(error instanceof HubRequestError) || !RETRYABLE.has(error.code)) throw error;
-      this.refused++;
-      this.options.onRefused?.(error);
-      const waitMs = waitBeforeRetry(error);
-      if (waitMs !== undefined) await sleep(waitMs);
+      await this.recoverFrom(error);
       return 0;
     }
   }
 
   /**
-   * Reports a finished unit. A lease that expired meanwhile, or that a lost connection ended, is no
-   * error: the hub put the unit back in the pool, and training goes on with a new one.
+   * Local mode, from a round's weights until a pull answers without a plan (returned, for the gradient
+   * loop) or the loop stops (null). Each round: inner steps on the round's weights until the plan's
+   * steps are done or its time is up, then the change (start - end) is pushed and the next round's
+   * weights pulled, while the worker keeps training from its own weights (at most the plan's steps
+   * more): no volunteer idles on the network. When the next weights W arrive the worker goes on from
+   * W + (what it trained meanwhile), and measures its next change from W, so the overlapped steps
+   * count in the next push (see weightChange.ts). A refused change drops that drift: the worker starts
+   * again from W.
    */
-  private async complete(unit: WorkUnit): Promise<void> {
-    try {
-      await this.options.client.completeUnit(unit.unitId);
-    } catch (error) {
-      const leaseGone = error instanceof HubRequestError && LEASE_GONE.has(error.code);
-      if (!leaseGone) throw error;
+  private async trainLocally(first: Answered, units: UnitBatches): Promise<Answered | null> {
+    const { config } = this.options.client;
+    const trainer = (this.trainer ??= new LocalTrainer(this.model, config.optimizer, config.learningRate));
+    writeFlatWeights(this.model, this.layout, first.pulled.weights);
+    let open = openChange(first, noProgress(), 0);
+    for (;;) {
+      const { plan, progress } = open;
+      const batchSize = this.batchSize(open.round.pulled);
+      const steps = Math.max(1, plan.steps);
+      const deadline = plan.trainMs === undefined ? Infinity : open.round.at + plan.trainMs;
+      await trainer.train(units, progress, {
+        batchSize,
+        // At least one step: a change of none would carry nothing (and localSteps must be positive).
+        more: () =>
+          !this.stopping &&
+          (progress.steps === 0 || (progress.steps < steps && performance.now() < deadline)),
+        between: () => this.breathe(),
+      });
+      if (this.stopping) return null;
+
+      const atPush = await readFlatWeights(this.model, this.layout);
+      const pushing = this.pushChange(open, weightChange(open.start, atPush), units.unitId);
+      const exchange = pushing.then(async (accepted) => {
+        if (this.stopping || this.reachedMaxSteps()) return null;
+        const answered = await this.pullUntilAnswered();
+        return answered && { accepted, answered };
+      });
+      let settled = false;
+      // Marks the end either way; the outcome (or error) is taken from `exchange` below.
+      void exchange.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      const overlap = noProgress();
+      await trainer.train(units, overlap, {
+        batchSize,
+        more: () => !settled && !this.stopping && overlap.steps < steps,
+        between: () => this.breathe(),
+      });
+      if (this.stopping) {
+        // The push is on its way: count it, but do not wait for the next round.
+        await pushing;
+        this.flushReports();
+        return null;
+      }
+      const outcome = await exchange;
+      this.flushReports();
+      if (outcome === null) return null;
+      const { accepted, answered } = outcome;
+      if (answered.pulled.local === undefined) return answered;
+      const next = answered.pulled.weights;
+      if (accepted && overlap.steps > 0) {
+        const current = await readFlatWeights(this.model, this.layout);
+        writeFlatWeights(this.model, this.layout, mergeDrift(next, current, atPush));
+        open = openChange(answered, overlap, overlap.steps);
+      } else {
+        writeFlatWeights(this.model, this.layout, next);
+        open = openChange(answered, noProgress(), 0);
+      }
     }
   }
+
+  /** Pushes a local round's weight change. Resolves to whether the hub accepted it. */
+  private async pushChange(
+    open: OpenChange,
+    change: Float32Array,
+    unitId: number | undefined,
+  ): Promise<boolean> {
+    const { progress, round } = open;
+    const loss = progress.lossSum / progress.steps;
+    try {
+      const reply = await this.options.client.push({
+        gradient: change,
+        versions: round.pulled.versions,
+        round: round.pulled.round,
+        localSteps: progress.steps,
+        examples: progress.examples,
+        loss,
+        unitId,
+        // Every inner step's time over every example: the hub's ms per example, as for a gradient.
+        computeMs: Math.min(progress.computeMs, MAX_COMPUTE_MS),
+      });
+      this.steps++;
+      this.examples += progress.examples;
+      // Handed out between inner steps, when no step's tensors are alive (pages sample numTensors).
+      this.pendingReports.push({
+        steps: this.steps,
+        globalStep: reply.globalStep,
+        loss,
+        examples: this.examples,
+        staleness: reply.staleness,
+        round: round.pulled.round,
+        localSteps: progress.steps,
+        overlapSteps: open.overlapSteps,
+        changeNorm: l2Norm(change),
+      });
+      return true;
+    } catch (error) {
+      await this.recoverFrom(error);
+      return false;
+    }
+  }
+
+  /** A pull for the main loop: null when the hub said "not now" (after waiting as it asks). */
+  private async pull(): Promise<Answered | null> {
+    try {
+      const pulled = await this.options.client.pull();
+      return { pulled, at: performance.now() };
+    } catch (error) {
+      const waitMs = waitBeforeRetry(error);
+      if (waitMs === undefined) throw error;
+      await sleep(waitMs);
+      return null;
+    }
+  }
+
+  /** Pulls until the hub answers, waiting while it says "not now"; null when the loop stops first. */
+  private async pullUntilAnswered(): Promise<Answered | null> {
+    while (!this.stopping) {
+      const answered = await this.pull();
+      if (answered !== null) return answered;
+    }
+    return null;
+  }
+
+  /** A refused push: counted and reported when it is worth a retry, rethrown otherwise. */
+  private async recoverFrom(error: unknown): Promise<void> {
+    if (!(error instanceof HubRequestError) || !RETRYABLE.has(error.code)) throw error;
+    this.refused++;
+    this.options.onRefused?.(error);
+    const waitMs = waitBeforeRetry(error);
+    if (waitMs !== undefined) await sleep(waitMs);
+  }
+
+  /** An explicit batch size wins; then the hub's request (it sizes batches by speed); then its default. */
+  private batchSize(pulled?: PulledWeights): number {
+    return this.options.batchSize ?? pulled?.batchSize ?? this.options.client.config.batchSize;
+  }
+
+  private reachedMaxSteps(): boolean {
+    return this.steps >= (this.options.maxSteps ?? Infinity);
+  }
+
+  /** Between steps: reports go out, then the page (or the Node event loop) gets its turn. */
+  private async breathe(): Promise<void> {
+    this.flushReports();
+    await (this.options.yieldBetweenSteps ?? tf.nextFrame)();
+  }
+
+  private flushReports(): void {
+    for (const report of this.pendingReports.splice(0)) this.options.onStep?.(report);
+  }
+}
+
+function openChange(round: Answered, progress: LocalProgress, overlapSteps: number): OpenChange {
+  const plan = round.pulled.local;
+  if (plan === undefined) throw new Error('a local round needs a pull with a plan');
+  return { round, plan, start: round.pulled.weights, progress, overlapSteps };
 }

@@ -6,6 +6,7 @@ import { floatsToHalfBytes } from './halfCodec.js';
 import {
   PROTOCOL_VERSION,
   type ClientToServerEvents,
+  type LocalRoundPlan,
   type PulledBody,
   type PushRequest,
   type Reply,
@@ -47,6 +48,8 @@ export interface PulledWeights {
   readonly versions: number[];
   readonly globalStep: number;
   readonly round?: number;
+  /** Local mode: these weights are a round's, to be trained locally as the plan says. */
+  readonly local?: LocalRoundPlan;
   /** The batch size the hub asks for next, when it sizes batches (`--target-step-ms`). */
   readonly batchSize?: number;
 }
@@ -175,8 +178,10 @@ export class HubClient {
     return pulledWeights(await this.request('pull', selection, this.config.roundTimeoutMs, true));
   }
 
+  /** Pushes a gradient, or with `localSteps` a local round's weight change (encoded by `compressChanges`). */
   async push(input: PushInput): Promise<PushOutcome> {
-    const half = this.config.compress === 'fp16';
+    const { compress, compressChanges } = this.config;
+    const half = (input.localSteps === undefined ? compress : compressChanges) === 'fp16';
     const request: PushRequest = {
       ...input,
       pushId: `${this.clientId}-${++this.pushCounter}`,
@@ -335,6 +340,7 @@ function pulledWeights(body: PulledBody): PulledWeights {
     versions: body.versions,
     globalStep: body.globalStep,
     round: body.round,
+    local: body.local,
     batchSize: body.batchSize,
   };
 }
