@@ -53,8 +53,8 @@ class FakeLocalHub {
   version = 0;
   readonly pushes: PushInput[] = [];
   readonly completed: number[] = [];
-  /** Rounds whose change is refused STALE_ROUND (the round closes without it). */
-  readonly refuseRounds = new Set<number>();
+  /** Rounds whose change is refused, and the code (STALE_ROUND: the round closed without it). */
+  readonly refuseRounds = new Map<number, string>();
   /** From this round on the pulls carry no plan: the run switched to async mode. */
   asyncFromRound = Infinity;
   overlapSteps = 2;
@@ -106,9 +106,10 @@ class FakeLocalHub {
     // Bounded: a worker whose round time is up trains on only until the plan's steps.
     for (let waited = 0; this.yields < until && waited < 5_000; waited++) await sleep(1);
     this.pushes.push(input);
-    if (input.localSteps !== undefined && this.refuseRounds.has(input.round ?? -1)) {
+    const refusal = input.localSteps === undefined ? undefined : this.refuseRounds.get(input.round ?? -1);
+    if (refusal !== undefined) {
       this.round++;
-      throw new HubRequestError('STALE_ROUND', `round ${input.round} closed without this change`);
+      throw new HubRequestError(refusal, `round ${input.round} went on without this change`);
     }
     const scale = input.localSteps === undefined ? LR : 1;
     for (let i = 0; i < this.weights.length; i++) this.weights[i] -= scale * input.gradient[i];
@@ -233,7 +234,7 @@ describe('GradientWorker in local mode (cnn, wasm, an in-memory hub)', () => {
 
   it('drops the drift after a refused change and starts again from the next round', async () => {
     const hub = new FakeLocalHub({ steps: STEPS }, await initialWeights());
-    hub.refuseRounds.add(1);
+    hub.refuseRounds.set(1, 'STALE_ROUND');
     const { summary, reports, refused } = await runWorker(hub, 3);
 
     expect(refused).toEqual(['STALE_ROUND']);
@@ -255,6 +256,17 @@ describe('GradientWorker in local mode (cnn, wasm, an in-memory hub)', () => {
     expect(hub.pushes.map((p) => p.localSteps !== undefined)).toEqual([true, true, false, false]);
     expect(hub.pushes.slice(2).map((p) => p.examples)).toEqual([BATCH, BATCH]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('pulls again after a change refused WRONG_UPDATE_KIND (an admin switched to async) and pushes gradients', async () => {
+    const hub = new FakeLocalHub({ steps: STEPS }, await initialWeights());
+    hub.refuseRounds.set(1, 'WRONG_UPDATE_KIND');
+    hub.asyncFromRound = 2;
+    const { summary, refused } = await runWorker(hub, 3);
+
+    expect(refused).toEqual(['WRONG_UPDATE_KIND']);
+    expect(hub.pushes.map((p) => p.localSteps !== undefined)).toEqual([true, true, false, false]);
+    expect(summary.steps).toBe(3);
   });
 
   it('ends a round when its training time is up, with however many steps fit', async () => {

@@ -63,6 +63,9 @@ const RETRYABLE = new Set<string>([
   ErrorCode.BackupDropped,
   ErrorCode.TooStale,
   ErrorCode.Paused,
+  // The mode changed between the pull and the push (a gradient in local mode, a change in async or
+  // sync): the next pull says what the mode wants now.
+  ErrorCode.WrongUpdateKind,
   // A gradient far out of line (a rare honest one, or a fault): the next batch gets a new chance.
   ErrorCode.Outlier,
   // A shard process is restarting: wait a moment, then pull fresh weights (it may have gone back to
