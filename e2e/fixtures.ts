@@ -87,16 +87,22 @@ export interface AccuracyRun {
 
 /**
  * Evaluates the hub's weights on the test set every `everyExamples` examples it has applied, and
- * returns as soon as one evaluation reaches `target`. Fails once the hub is past `maxExamples`
+ * returns as soon as `holdFor` evaluations in a row (default 1) reach `target`. Fails once the hub is past `maxExamples`
  * without that. Evaluations run in the hub's evaluator thread while training goes on; each reports
  * the examples seen by the weights it measured.
  */
 export async function trainUntilAccuracy(
   hub: RunningHub,
-  { target, maxExamples, everyExamples }: { target: number; maxExamples: number; everyExamples: number },
+  {
+    target,
+    maxExamples,
+    everyExamples,
+    holdFor = 1,
+  }: { target: number; maxExamples: number; everyExamples: number; holdFor?: number },
 ): Promise<AccuracyRun> {
   const started = Date.now();
   const evaluations: Evaluation[] = [];
+  let held = 0;
   let next = everyExamples;
   for (;;) {
     const { examplesSeen } = hub.hub.coordinator.status();
@@ -107,7 +113,8 @@ export async function trainUntilAccuracy(
         `  ${((Date.now() - started) / 1000).toFixed(0)} s: ${evaluation.examplesSeen} examples, ` +
           `step ${evaluation.globalStep}, test accuracy ${evaluation.accuracy.toFixed(4)}`,
       );
-      if (evaluation.accuracy >= target && evaluation.examplesSeen <= maxExamples) {
+      held = evaluation.accuracy >= target ? held + 1 : 0;
+      if (held >= holdFor && evaluation.examplesSeen <= maxExamples) {
         return { reached: evaluation, evaluations, seconds: (Date.now() - started) / 1000 };
       }
       if (evaluation.examplesSeen > maxExamples) {

@@ -241,3 +241,19 @@ it('buffered (--local-buffer 2): no waiting, every 2 changes applied, a stale on
   );
   expect((await hub.hub.status()).globalStep).toBe(2);
 });
+
+it('without --round-secs a round waits past --round-timeout for its first change, then gives the others --round-timeout', async () => {
+  hub = await localHub({ roundTimeoutMs: 500 });
+  const [slow, slower] = [await connectClient(hub), await connectClient(hub)];
+  clients.push(slow, slower);
+  const [p1, p2] = await Promise.all([slow.pull(), slower.pull()]);
+  // Local steps slower than the round timeout: the round is still open for the first change.
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  const first = pushChange(slow, p1, change(p1.weights.length, 41), 64);
+  // The other has 500 ms from the first change on: in time at 300 ms.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const second = pushChange(slower, p2, change(p2.weights.length, 42), 64);
+  const replies = await Promise.all([first, second]);
+  replies.forEach((r) => expect(r.globalStep).toBe(1));
+  expect((await hub.hub.status()).examplesSeen).toBe(128);
+});

@@ -5,6 +5,9 @@ import { RoundStrategy, type AppliedRound, type Round, type RoundOptions } from 
 import { pushNorm } from './pushNorm.js';
 import { refuseWrongKind } from './updateKind.js';
 
+/** A round without `roundTrainMs` closes at the latest this many round timeouts after it opened. */
+const UNTIMED_ROUND_TIMEOUTS = 10;
+
 export interface LocalRoundsOptions extends RoundOptions {
   /** Inner steps a worker takes on the round's weights before it pushes its change. */
   readonly localSteps: number;
@@ -37,8 +40,21 @@ export class LocalRounds extends RoundStrategy {
     super(host, options, nextRoundId);
   }
 
+  /**
+   * With a training time, the round ends that long after it opened plus `roundTimeoutMs` to push.
+   * Without one, nobody knows how long `localSteps` take on the volunteers' machines: the round
+   * waits (up to UNTIMED_ROUND_TIMEOUTS round timeouts) until the first change is in, and then gives
+   * the others `roundTimeoutMs` more (graceAfterFirstPushMs).
+   */
   protected deadlineMs(): number {
-    return (this.options.roundTrainMs ?? 0) + this.options.roundTimeoutMs;
+    const { roundTrainMs, roundTimeoutMs } = this.options;
+    return roundTrainMs === undefined
+      ? UNTIMED_ROUND_TIMEOUTS * roundTimeoutMs
+      : roundTrainMs + roundTimeoutMs;
+  }
+
+  protected override graceAfterFirstPushMs(): number | undefined {
+    return this.options.roundTrainMs === undefined ? this.options.roundTimeoutMs : undefined;
   }
 
   protected assignment(round: Round): WorkAssignment {

@@ -30,7 +30,9 @@ export interface Round {
   examples: number;
   lossSum: number;
   closing: boolean;
-  readonly deadline: ReturnType<typeof setTimeout>;
+  deadline: ReturnType<typeof setTimeout>;
+  /** When the deadline fires, ms since the epoch. */
+  deadlineAt: number;
 }
 
 /** What closing a round did to the shards, and what the round's record adds for its kind. */
@@ -70,6 +72,13 @@ export abstract class RoundStrategy implements TrainingStrategy {
 
   /** Milliseconds from a round's opening to its deadline. */
   protected abstract deadlineMs(): number;
+  /**
+   * Milliseconds the others get once a round's first push is in (the deadline moves up to then if
+   * that is sooner); undefined: the deadline stays where it was set at the opening.
+   */
+  protected graceAfterFirstPushMs(): number | undefined {
+    return undefined;
+  }
   /** What a participant's pull of `round` is told. */
   protected abstract assignment(round: Round): WorkAssignment;
   /** Refuses a push this mode cannot take (a gradient in local mode, ...), before anything counts. */
@@ -186,6 +195,7 @@ export abstract class RoundStrategy implements TrainingStrategy {
     }
     this.host.credit(worker, push.examples);
     this.accepted(worker, push);
+    if (round.received.size === 1) this.moveDeadlineUp(round);
     const result = new Promise<PushResult>((resolve, reject) => round.waiting.push({ resolve, reject }));
     // Another push or a leave may have closed the round while this one was accumulating.
     if (!round.closing && this.complete(round)) void this.closeRound(round);
@@ -231,22 +241,35 @@ export abstract class RoundStrategy implements TrainingStrategy {
   private open(): void {
     if (this.host.isClosed()) return;
     const participants = new Set(this.host.eligibleWorkers());
+    const openedAt = this.host.now();
     const round: Round = {
       id: this.nextRoundId(),
       participants,
       waitedFor: participants.size,
-      openedAt: this.host.now(),
+      openedAt,
       received: new Set(),
       waiting: [],
       examples: 0,
       lossSum: 0,
       closing: false,
       deadline: setTimeout(() => this.onDeadline(round), this.deadlineMs()),
+      deadlineAt: openedAt + this.deadlineMs(),
     };
     this.round = round;
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) waiter.resolve(this.assignment(round));
+  }
+
+  /** The first push is in: the others get `graceAfterFirstPushMs` from now, if that is sooner. */
+  private moveDeadlineUp(round: Round): void {
+    const grace = this.graceAfterFirstPushMs();
+    if (grace === undefined || round.closing) return;
+    const at = this.host.now() + grace;
+    if (at >= round.deadlineAt) return;
+    clearTimeout(round.deadline);
+    round.deadlineAt = at;
+    round.deadline = setTimeout(() => this.onDeadline(round), grace);
   }
 
   private onDeadline(round: Round): void {
