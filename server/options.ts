@@ -1,5 +1,6 @@
 import { DEFAULT_MODEL, type ModelName } from '../shared/models.js';
 import type { Compression, OuterOptimizerName, TrainingMode } from '../shared/protocol.js';
+import type { OuterStep } from './actors/ShardActor.js';
 import type { AggregationRule } from './aggregation/robustAggregate.js';
 import type { OptimizerName } from './optimizers/updateRules.js';
 
@@ -85,7 +86,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   aggregate: 'mean',
   trust: false,
   compress: 'none',
-  localSteps: 50,
+  localSteps: 20,
   outerOptimizer: 'nesterov',
   outerLr: 0.7,
   outerMomentum: 0.9,
@@ -98,3 +99,12 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   seed: 1,
   dashboardIntervalMs: 1_000,
 };
+
+/** The outer optimizer local rounds apply, from the run's options. */
+export function outerStep(
+  options: Pick<HubOptions, 'outerOptimizer' | 'outerLr' | 'outerMomentum'>,
+): OuterStep {
+  return options.outerOptimizer === 'average'
+    ? { optimizer: 'average' }
+    : { optimizer: 'nesterov', lr: options.outerLr, momentum: options.outerMomentum };
+}

@@ -2,6 +2,7 @@ import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { TrainingMode } from '../../shared/protocol.js';
 import type { LeasedUnit, UnitPool } from '../data/UnitPool.js';
 import { RateMeter } from '../metrics/RateMeter.js';
+import { DEFAULT_HUB_OPTIONS, outerStep } from '../options.js';
 import type { CoordinatorPort } from './CoordinatorPort.js';
 import { BatchSizer, type BatchSizerOptions } from './BatchSizer.js';
 import type {
@@ -56,8 +57,6 @@ export const MAX_STALENESS_BUCKET = 16;
 const RECENT_ROUNDS = 120;
 const RECENT_EVENTS = 50;
 const DEFAULT_LEASE_TIMEOUT_MS = 60_000;
-/** Local mode's defaults when a test builds a Coordinator without them (the CLI's are in options.ts). */
-const DEFAULT_LOCAL_STEPS = 50;
 
 /**
  * Owns the run's global state: who is training, the global step, examples seen, work-unit leases,
@@ -120,9 +119,9 @@ export class Coordinator implements CoordinatorPort {
       replicasToAggregate: options.replicasToAggregate,
       maxStaleness: options.maxStaleness,
       stalenessLr: options.stalenessLr,
-      localSteps: options.localSteps ?? DEFAULT_LOCAL_STEPS,
+      localSteps: options.localSteps ?? DEFAULT_HUB_OPTIONS.localSteps,
       roundTrainMs: options.roundTrainMs,
-      outer: options.outer ?? { optimizer: 'nesterov', lr: 0.7, momentum: 0.9 },
+      outer: options.outer ?? outerStep(DEFAULT_HUB_OPTIONS),
       bufferSize: options.bufferSize,
     };
     const host = this.modeHost();
