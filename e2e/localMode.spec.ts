@@ -36,6 +36,8 @@ test('local: two wasm tabs train cnn to 0.97 (two evaluations in a row) in local
     const view = await tab.status();
     console.log(`  ${describeTab(view)}`);
     expect(view.run?.mode).toBe('local');
+    // Every push was a weight change of the run's inner steps (20 by default).
+    expect(view.lastChange?.localSteps).toBe(hub.hub.options.localSteps);
     const recent = view.tensorsAfterStep.slice(-10);
     expect(new Set(recent).size, `tensors after the last steps: ${recent.join(',')}`).toBe(1);
   }

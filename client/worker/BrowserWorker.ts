@@ -77,6 +77,15 @@ export interface WorkerView {
   readonly globalStep: number | null;
   /** Over the last RATE_WINDOW_MS of training. */
   readonly examplesPerSec: number;
+  /**
+   * Local mode: the last accepted weight change: its inner steps, how many of them ran while the
+   * previous change was on its way, and its L2 norm. Null before one (and outside local mode).
+   */
+  readonly lastChange: {
+    readonly localSteps: number;
+    readonly overlapSteps: number;
+    readonly changeNorm: number;
+  } | null;
   readonly loss: number | null;
   /** Gradients refused with a retryable reason (a sync round closed first, ...). */
   readonly refused: number;
@@ -174,6 +183,7 @@ export class BrowserWorker {
       steps: 0,
       examples: 0,
       globalStep: null,
+      lastChange: null,
       examplesPerSec: 0,
       loss: null,
       refused: 0,
@@ -445,6 +455,14 @@ export class BrowserWorker {
       globalStep: report.globalStep,
       loss: report.loss,
       examplesPerSec: windowMs > 0 ? (inWindow * 1000) / windowMs : 0,
+      lastChange:
+        report.localSteps === undefined
+          ? null
+          : {
+              localSteps: report.localSteps,
+              overlapSteps: report.overlapSteps ?? 0,
+              changeNorm: report.changeNorm ?? 0,
+            },
       tensorsAfterStep: [...this.view.tensorsAfterStep, tf.memory().numTensors].slice(-MAX_TENSOR_SAMPLES),
       syncReadsOnWebGpu: syncReadsOnWebGpuCount(),
     });

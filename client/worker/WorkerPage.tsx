@@ -62,6 +62,14 @@ export function WorkerPage({ worker, hubName }: { worker: BrowserWorker; hubName
           {view.globalStep !== null ? ` (hub step ${view.globalStep.toLocaleString('en')})` : ''}
           {view.refused > 0 ? `, ${view.refused} refused` : ''}
         </dd>
+        {view.lastChange ? (
+          <>
+            <dt>Local round</dt>
+            <dd data-testid="local-round">
+              {`${view.lastChange.localSteps} inner steps per change (${view.lastChange.overlapSteps} while the last one was sent), change norm ${view.lastChange.changeNorm.toFixed(3)}`}
+            </dd>
+          </>
+        ) : null}
         <dt>Examples/s</dt>
         <dd data-testid="rate">{view.examplesPerSec.toFixed(0)}</dd>
         <dt>Last loss</dt>
