@@ -20,7 +20,7 @@ import { PeriodicEvaluation, type Evaluation } from './evaluation/PeriodicEvalua
 import { AddressBans } from './gateway/AddressBans.js';
 import { ConnectionLimits } from './gateway/ConnectionLimits.js';
 import { attachWorkerGateway } from './gateway/WorkerGateway.js';
-import type { HubStatus } from './hubStatus.js';
+import { hubRounds, hubWorkers, localSettings, type HubStatus } from './hubStatus.js';
 import { mountAdminRoutes } from './http/adminRoutes.js';
 import type { RunControl } from './http/runControl.js';
 import { internalErrors } from './http/internalErrors.js';
@@ -212,6 +212,8 @@ export async function createHub({
       pushesAccepted: run.pushesAccepted,
       epoch: run.epoch,
       round: run.round,
+      rounds: hubRounds(dashboard.roundTally, run.recentRounds),
+      ...(coordinator.mode === 'local' ? { local: localSettings(options) } : {}),
       trainLoss: run.trainLoss,
       testAccuracy: latest?.accuracy ?? null,
       testLoss: latest?.loss ?? null,
@@ -226,14 +228,7 @@ export async function createHub({
       examplesPerSec: run.examplesPerSec,
       refusals: run.refusals,
       uptimeSec: (Date.now() - startedAt) / 1000,
-      workers: run.workers.map(({ id, backend, device, steps, examples, examplesPerSec }) => ({
-        id,
-        backend,
-        device,
-        steps,
-        examples,
-        examplesPerSec,
-      })),
+      workers: hubWorkers(run.workers),
     };
   };
 
@@ -310,6 +305,7 @@ export async function createHub({
       tensors: layout.tensors.map((t) => t.name),
       startedAt,
       unitsPerEpoch: units.unitsPerEpoch,
+      local: localSettings(options),
     },
     layout,
     samples: sampleDigits(deps.mnist.test, SAMPLE_DIGIT_COUNT),

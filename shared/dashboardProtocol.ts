@@ -1,6 +1,6 @@
 import type { AdminAction, AdminActionReply, AdminErrorBody } from './adminActions.js';
 import type { ModelName } from './models.js';
-import type { TrainingMode } from './protocol.js';
+import type { Compression, OuterOptimizerName, TrainingMode } from './protocol.js';
 
 /**
  * What the hub tells dashboard viewers, on the `/dashboard` namespace: the viewer's role
@@ -32,8 +32,29 @@ export interface HistoryPoint {
   readonly norms: readonly number[];
 }
 
+/**
+ * Local mode's settings (`--local-steps`, `--round-secs`, `--outer-*`, `--compress-changes`). The run
+ * carries them in every mode: the operator may switch to local mode from the Admin panel.
+ */
+export interface LocalSettings {
+  /** Inner steps each worker takes on a round's weights before it pushes its change. */
+  readonly localSteps: number;
+  /** Seconds of training a round allows (a worker stops at this or at `localSteps`); null: no limit. */
+  readonly roundSecs: number | null;
+  /** Buffered (FedBuff, `--local-buffer`): no rounds, the outer step every this many changes; null: rounds. */
+  readonly localBuffer: number | null;
+  readonly outerOptimizer: OuterOptimizerName;
+  /** nesterov: the outer learning rate and momentum (average applies the mean change, lr 1, no momentum). */
+  readonly outerLr: number;
+  readonly outerMomentum: number;
+  /** How workers encode their weight changes. */
+  readonly compressChanges: Compression;
+}
+
 export interface RunInfo {
   readonly mode: TrainingMode;
+  /** Local mode's settings, whatever the mode is now. */
+  readonly local: LocalSettings;
   readonly model: ModelName;
   readonly params: number;
   readonly optimizer: string;
@@ -52,12 +73,33 @@ export interface WorkerRow {
   readonly backend: string;
   readonly device?: string;
   readonly examplesPerSec: number;
+  /** Accepted pushes: gradients (async, sync) or weight changes (local). */
   readonly steps: number;
-  /** Examples behind accepted gradients. */
+  /** Examples behind accepted pushes. */
   readonly credit: number;
+  /** Local mode: inner steps behind the worker's last accepted weight change (0 before any). */
+  readonly localSteps: number;
+  /** Local mode: L2 norm of the worker's last accepted weight change (null before any). */
+  readonly changeNorm: number | null;
   readonly refused: Readonly<Record<string, number>>;
   readonly connectedAt: number;
   readonly lastSeen: number;
+}
+
+/** One closed round. */
+export interface RoundRow {
+  readonly id: number;
+  /** 'sync': gradients averaged by the inner rule; 'local': weight changes, outer optimizer. */
+  readonly kind: 'sync' | 'local';
+  readonly durationMs: number;
+  /** Pushes combined: gradients (sync) or weight changes (local). */
+  readonly gradients: number;
+  /** Workers the round waited for. */
+  readonly participants: number;
+  /** Local: L2 norm of the combined change the outer optimizer applied; null for a sync round. */
+  readonly changeNorm: number | null;
+  /** Local: mean inner steps behind the round's changes; null for a sync round. */
+  readonly localSteps: number | null;
 }
 
 export interface ShardRow {
@@ -116,13 +158,8 @@ export interface DashboardUpdate {
   readonly refusals: Readonly<Record<string, number>>;
   /** Async: applied pushes by staleness (last bucket: that many or more). */
   readonly staleness: readonly number[];
-  /** Sync: recent rounds, oldest first. */
-  readonly rounds: readonly {
-    readonly id: number;
-    readonly durationMs: number;
-    readonly gradients: number;
-    readonly participants: number;
-  }[];
+  /** Sync and local: recent closed rounds (of either kind after a mode switch), oldest first. */
+  readonly rounds: readonly RoundRow[];
   readonly events: readonly {
     readonly at: number;
     readonly kind: 'join' | 'leave';

@@ -91,6 +91,7 @@ export function DashboardPage({ store, admin }: { store: DashboardStore; admin: 
               revision={revision}
             />
             <VolunteersTable
+              mode={run.mode}
               workers={latest?.workers ?? NO_WORKERS}
               hubNow={state.hubNow}
               refusals={latest?.refusals ?? NO_REFUSALS}
@@ -99,7 +100,7 @@ export function DashboardPage({ store, admin }: { store: DashboardStore; admin: 
             {run.mode === 'async' ? (
               <StalenessChart counts={latest?.staleness ?? NO_COUNTS} />
             ) : (
-              <RoundsChart rounds={state.rounds} revision={revision} />
+              <RoundsChart kind={run.mode} rounds={state.rounds} revision={revision} local={run.local} />
             )}
             <RefusalsPanel
               refusals={latest?.refusals ?? NO_REFUSALS}

@@ -3,17 +3,31 @@ import type {
   DashboardHistory,
   DashboardUpdate,
   HistoryPoint,
+  LocalSettings,
+  RoundRow,
   RunInfo,
   WorkerRow,
 } from '../../shared/dashboardProtocol.js';
 import { halveRows } from './columns.js';
-import { DashboardStore, H, MAX_ROWS, toBytes } from './DashboardStore.js';
+import { DashboardStore, H, MAX_ROWS, R, toBytes } from './DashboardStore.js';
+import { describeMode, describeModeFully, formatSteps, MODE_SUMMARIES } from './modeDetail.js';
 import { RefusalRates } from './RefusalRates.js';
 import { refusalReason } from './refusalReasons.js';
 import { MAX_WORKER_LINES, WorkerRates } from './WorkerRates.js';
 
+const local: LocalSettings = {
+  localSteps: 50,
+  roundSecs: null,
+  localBuffer: null,
+  outerOptimizer: 'nesterov',
+  outerLr: 0.7,
+  outerMomentum: 0.9,
+  compressChanges: 'fp16',
+};
+
 const run: RunInfo = {
   mode: 'async',
+  local,
   model: 'cnn',
   params: 5994,
   optimizer: 'adam',
@@ -47,6 +61,8 @@ function worker(id: string, examplesPerSec = 100): WorkerRow {
     examplesPerSec,
     steps: 1,
     credit: 64,
+    localSteps: 0,
+    changeNorm: null,
     refused: {},
     connectedAt: 0,
     lastSeen: 0,
@@ -78,11 +94,27 @@ function update(i: number, extra: Partial<DashboardUpdate> = {}): DashboardUpdat
   };
 }
 
-function history(points: number, latest: DashboardUpdate | null = null): DashboardHistory {
+function syncRound(id: number): RoundRow {
+  return {
+    id,
+    kind: 'sync',
+    durationMs: 100 + id,
+    gradients: 2,
+    participants: 2,
+    changeNorm: null,
+    localSteps: null,
+  };
+}
+
+function history(
+  points: number,
+  latest: DashboardUpdate | null = null,
+  runInfo: RunInfo = run,
+): DashboardHistory {
   // As in a browser: binary fields arrive as ArrayBuffer.
   const pixels = new Uint8Array(32 * 784).map((_, i) => i % 256).buffer as unknown as Uint8Array;
   return {
-    run,
+    run: runInfo,
     points: Array.from({ length: points }, (_, i) => point(i)),
     samples: { count: 32, pixels, labels: Array.from({ length: 32 }, (_, i) => i % 10) },
     latest,
@@ -166,11 +198,90 @@ describe('DashboardStore', () => {
 
   it('merges sync rounds by id (the hub resends its recent ones)', () => {
     const store = new DashboardStore();
-    const round = (id: number) => ({ id, durationMs: 100 + id, gradients: 2, participants: 2 });
-    store.applyHistory(history(1, update(0, { rounds: [round(1), round(2)] })));
-    store.applyUpdate(update(1, { rounds: [round(1), round(2), round(3)] }));
+    store.applyHistory(history(1, update(0, { rounds: [syncRound(1), syncRound(2)] })));
+    store.applyUpdate(update(1, { rounds: [syncRound(1), syncRound(2), syncRound(3)] }));
     expect(store.getSnapshot().rounds.columns[0]).toEqual([1, 2, 3]);
     expect(store.getSnapshot().rounds.columns[1]).toEqual([101, 102, 103]);
+  });
+});
+
+describe('local mode', () => {
+  const localRun: RunInfo = { ...run, mode: 'local' };
+
+  /** Two workers after their first changes, round 7 of 50 local steps each; nothing refused. */
+  function localRound(id: number, changeNorm: number, localSteps = 50): RoundRow {
+    return { id, kind: 'local', durationMs: 3_200, gradients: 2, participants: 2, changeNorm, localSteps };
+  }
+
+  function localUpdate(i: number, rounds: readonly RoundRow[]): DashboardUpdate {
+    const changed = (id: string, norm: number): WorkerRow => ({
+      ...worker(id, 300),
+      steps: rounds.length,
+      credit: rounds.length * 50 * 64,
+      localSteps: 50,
+      changeNorm: norm,
+    });
+    const base = update(i, { workers: [changed('w1', 0.41), changed('w2', 0.38)], rounds, refusals: {} });
+    return { ...base, run: { ...base.run, round: (rounds.at(-1)?.id ?? 0) + 1 } };
+  }
+
+  it('keeps the change norm and mean local steps of every round; the worker rows carry theirs', () => {
+    const store = new DashboardStore();
+    store.applyHistory(history(2, localUpdate(1, [localRound(6, 0.52)]), localRun));
+    store.applyUpdate(localUpdate(2, [localRound(6, 0.52), localRound(7, 0.47, 48.5)]));
+    const { rounds, latest, run: info } = store.getSnapshot();
+    expect(info?.mode).toBe('local');
+    expect(info?.local).toEqual(local);
+    expect(rounds.columns[R.id]).toEqual([6, 7]);
+    expect(rounds.columns[R.changeNorm]).toEqual([0.52, 0.47]);
+    expect(rounds.columns[R.localSteps]).toEqual([50, 48.5]);
+    expect(rounds.columns[R.pushes]).toEqual([2, 2]);
+    // A run of one kind: the chart draws the store's own (appended in place) columns.
+    expect(rounds.ofKind('local')).toBe(rounds.columns);
+    expect(latest?.workers.map((w) => [w.localSteps, w.changeNorm])).toEqual([
+      [50, 0.41],
+      [50, 0.38],
+    ]);
+    expect(latest?.run.round).toBe(8);
+    expect(store.getSnapshot().refusalRates.codes).toEqual([]);
+  });
+
+  it('after a switch from sync, sync rounds have no change norm (a gap), local rounds do', () => {
+    const store = new DashboardStore();
+    store.applyHistory(
+      history(1, localUpdate(0, [syncRound(1), syncRound(2), localRound(3, 0.9)]), localRun),
+    );
+    const { columns } = store.getSnapshot().rounds;
+    expect(columns[R.id]).toEqual([1, 2, 3]);
+    expect(columns[R.changeNorm]).toEqual([null, null, 0.9]);
+    expect(columns[R.localSteps]).toEqual([null, null, 50]);
+    expect(columns[R.durationMs]).toEqual([101, 102, 3_200]);
+    // Each chart takes its own kind's rounds.
+    const rounds = store.getSnapshot().rounds;
+    expect(rounds.ofKind('local')[R.id]).toEqual([3]);
+    expect(rounds.ofKind('sync')[R.id]).toEqual([1, 2]);
+    expect(rounds.ofKind('sync')[R.pushes]).toEqual([2, 2]);
+  });
+
+  it('says what each mode does, local with its round and outer optimizer', () => {
+    expect(Object.keys(MODE_SUMMARIES)).toEqual(['async', 'sync', 'local']);
+    expect(describeMode(run)).toBe('applied on arrival');
+    expect(describeMode({ ...run, mode: 'sync' })).toBe('averaged in rounds');
+    expect(describeMode(localRun)).toBe('50-step rounds, outer nesterov lr 0.7');
+    expect(describeModeFully(localRun)).toBe(
+      'local: 50 local steps per change; each round combines the changes; outer nesterov lr 0.7, momentum 0.9; changes sent as fp16',
+    );
+    const fedAvg = { ...local, outerOptimizer: 'average', roundSecs: 30 } as const;
+    expect(describeMode({ mode: 'local', local: fedAvg })).toBe('50-step rounds, outer average');
+    expect(describeModeFully({ mode: 'local', local: fedAvg })).toMatch(
+      /^local: 50 local steps or 30 s per change; .*; outer average \(FedAvg\);/,
+    );
+    expect(describeMode({ mode: 'local', local: { ...local, localBuffer: 4 } })).toBe(
+      '50 steps, buffer 4, outer nesterov lr 0.7',
+    );
+    expect(formatSteps(20)).toBe('20');
+    expect(formatSteps(19.25)).toBe('19.3');
+    expect(formatSteps(null)).toBe('-');
   });
 });
 
@@ -272,7 +383,8 @@ describe('RefusalRates', () => {
       kind: 'rule',
       meaning: expect.stringMatching(/--max-staleness/),
     });
-    expect(refusalReason('BACKUP_DROPPED').meaning).toMatch(/K gradients/);
+    expect(refusalReason('BACKUP_DROPPED').meaning).toMatch(/K pushes/);
+    expect(refusalReason('WRONG_UPDATE_KIND')).toMatchObject({ kind: 'rule' });
     expect(refusalReason('NON_FINITE')).toMatchObject({ kind: 'client' });
     expect(refusalReason('toString').meaning).toMatch(/does not know/);
   });

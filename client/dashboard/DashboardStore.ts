@@ -57,9 +57,27 @@ function historyRow(point: HistoryPoint): (number | null)[] {
   ];
 }
 
-/** Sync rounds: id, duration (ms), gradients aggregated, participants; oldest first. */
+/** Column indices of the rounds (`RoundColumns.columns[i]`). */
+export const R = {
+  id: 0,
+  durationMs: 1,
+  /** Gradients (sync) or weight changes (local) combined. */
+  pushes: 2,
+  participants: 3,
+  /** Local rounds: L2 norm of the combined change; null for a sync round. */
+  changeNorm: 4,
+  /** Local rounds: mean inner steps behind the changes; null for a sync round. */
+  localSteps: 5,
+  /** 1 for a local round, 0 for a sync one. */
+  local: 6,
+} as const;
+
+/**
+ * Closed rounds, oldest first, as columns (R). After a mode switch both kinds are there: a sync round
+ * has no change norm or local steps (null, a gap in those lines).
+ */
 export class RoundColumns {
-  private readonly store = new BoundedColumns(4, MAX_ROWS);
+  private readonly store = new BoundedColumns(7, MAX_ROWS);
 
   get columns(): Column[] {
     return this.store.columns;
@@ -69,11 +87,35 @@ export class RoundColumns {
     return this.store.length;
   }
 
+  /** The rows of one kind, as new columns (a chart of one kind of round; O(rows), rows <= MAX_ROWS). */
+  ofKind(kind: 'sync' | 'local'): Column[] {
+    const wanted = kind === 'local' ? 1 : 0;
+    const columns = this.store.columns;
+    const rows: number[] = [];
+    columns[R.local].forEach((value, row) => {
+      if (value === wanted) rows.push(row);
+    });
+    // The usual case, a run that never switched: the columns themselves.
+    if (rows.length === this.length) return columns;
+    return columns.map((column) => rows.map((row) => column[row]));
+  }
+
   /** Appends the rounds not seen yet (the hub resends its recent ones every update). */
   add(rounds: DashboardUpdate['rounds']): void {
-    const lastId = this.store.last(0) ?? -Infinity;
+    const lastId = this.store.last(R.id) ?? -Infinity;
     for (const r of rounds) {
-      if (r.id > lastId) this.store.append([r.id, r.durationMs, r.gradients, r.participants]);
+      if (r.id > lastId) {
+        const local = r.kind === 'local' ? 1 : 0;
+        this.store.append([
+          r.id,
+          r.durationMs,
+          r.gradients,
+          r.participants,
+          r.changeNorm,
+          r.localSteps,
+          local,
+        ]);
+      }
     }
   }
 }

@@ -1,25 +1,22 @@
 import type { TrainingMode } from '../../shared/protocol.js';
 import { ActionOutcome } from './ActionOutcome.js';
+import { MODE_SUMMARIES } from './modeDetail.js';
 import { useAdminAction, type AdminControlProps } from './useAdminAction.js';
 
-/** What each mode does, in a few words (keyed by every mode: a new one fails the type check here). */
-const MODES: Record<TrainingMode, string> = {
-  async: 'each gradient applied on arrival',
-  sync: 'one gradient per worker per step, averaged',
-};
-
-/** Async or sync training; the workers follow on their next pull. */
+/** Async, sync or local training; the workers follow on their next pull. */
 export function ModeControl({ link, controls, refresh, offline }: AdminControlProps) {
   const [state, send] = useAdminAction<'mode'>(link, refresh);
   return (
     <div className="control" data-control="mode">
       <h3>Mode</h3>
       <div className="segmented" role="group" aria-label="training mode">
-        {(Object.keys(MODES) as TrainingMode[]).map((mode) => (
+        {/* Every mode (MODE_SUMMARIES is keyed by TrainingMode): TRAINING_MODES itself would bundle
+            shared/protocol.ts, and with it zod and TF.js. */}
+        {(Object.keys(MODE_SUMMARIES) as TrainingMode[]).map((mode) => (
           <button
             key={mode}
             type="button"
-            title={MODES[mode]}
+            title={MODE_SUMMARIES[mode]}
             aria-pressed={controls?.mode === mode}
             disabled={controls === null || offline || state.phase === 'pending'}
             onClick={() => {
@@ -30,7 +27,10 @@ export function ModeControl({ link, controls, refresh, offline }: AdminControlPr
           </button>
         ))}
       </div>
-      <ActionOutcome state={state} describe={(reply) => `Now ${reply.mode}: ${MODES[reply.mode]}.`} />
+      <ActionOutcome
+        state={state}
+        describe={(reply) => `Now ${reply.mode}: ${MODE_SUMMARIES[reply.mode]}.`}
+      />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import {
   formatPercent,
   formatRate,
 } from './format.js';
+import { describeMode, describeModeFully } from './modeDetail.js';
 
 interface RunSummaryProps {
   readonly run: RunInfo;
@@ -32,14 +33,17 @@ export const RunSummary = memo(function RunSummary({ run, latest }: RunSummaryPr
         <Figure
           label="Mode"
           value={run.mode}
-          detail={run.mode === 'sync' ? 'averaged in rounds' : 'applied on arrival'}
+          detail={describeMode(run)}
+          title={describeModeFully(run)}
+          testId="mode"
         />
         <Figure label="Model" value={run.model} detail={`${formatInteger(run.params)} parameters`} />
         <Figure label="Shards" value={String(run.shardCount)} detail={`batch ${run.batchSize}`} />
         <Figure
           label="Optimizer"
           value={run.optimizer}
-          detail={`learning rate ${formatConstant(run.learningRate)}`}
+          // Local mode: this is each worker's inner optimizer; the outer one is under the mode.
+          detail={`${run.mode === 'local' ? 'inner, ' : ''}learning rate ${formatConstant(run.learningRate)}`}
         />
         <Figure
           label="Global step"
@@ -88,11 +92,13 @@ function Figure(props: {
   value: string;
   detail?: string;
   testId?: string;
+  /** Shown on hover: what the short detail leaves out. */
+  title?: string;
   highlight?: boolean;
   children?: ReactNode;
 }) {
   return (
-    <div className={props.highlight ? 'figure highlight' : 'figure'}>
+    <div className={props.highlight ? 'figure highlight' : 'figure'} title={props.title}>
       <dt>{props.label}</dt>
       <dd data-testid={props.testId}>
         <span className="value">{props.value}</span>

@@ -1,10 +1,13 @@
 import { memo } from 'react';
 import type { DashboardUpdate, WorkerRow } from '../../shared/dashboardProtocol.js';
+import type { TrainingMode } from '../../shared/protocol.js';
 import { EventsList } from './EventsList.js';
-import { formatAgo, formatInteger, formatRate } from './format.js';
+import { formatAgo, formatDecimal, formatInteger, formatRate } from './format.js';
 import { Panel } from './Panel.js';
 
 interface VolunteersProps {
+  /** Local mode adds each worker's local steps and change norm. */
+  readonly mode: TrainingMode;
   readonly workers: readonly WorkerRow[];
   /** The hub's clock at the update (epoch ms): "last seen" is measured against it. */
   readonly hubNow: number;
@@ -27,6 +30,7 @@ function describeRefusals(refused: Readonly<Record<string, number>>): string {
 
 /** Who is helping: one row per connected worker, in the order they joined, then who came and went. */
 export const VolunteersTable = memo(function VolunteersTable({
+  mode,
   workers,
   hubNow,
   refusals,
@@ -34,11 +38,16 @@ export const VolunteersTable = memo(function VolunteersTable({
 }: VolunteersProps) {
   const fastest = workers.reduce((m, w) => Math.max(m, w.examplesPerSec), 0);
   const refusedTotal = refusedCount(refusals);
+  const local = mode === 'local';
+  // What a worker pushes in this mode: gradients, or the weight change of its local steps.
+  const pushes = local ? 'weight changes' : 'gradients';
   return (
     <Panel
       id="volunteers"
       title={`Volunteers (${workers.length} connected)`}
-      note={`Every browser tab or Node worker that is training. Credit counts the examples behind accepted gradients.${
+      note={`Every browser tab or Node worker that is training. Credit counts the examples behind accepted ${pushes}.${
+        local ? ' Local steps and change norm are those of the last accepted change.' : ''
+      }${
         refusedTotal > 0
           ? ' Hover a refused count for its codes; every refusal is listed by reason in its own panel.'
           : ''
@@ -61,14 +70,32 @@ export const VolunteersTable = memo(function VolunteersTable({
                 <th
                   scope="col"
                   className="num"
-                  title="Accepted gradient pushes: the steps this worker contributed"
+                  title={
+                    local
+                      ? 'Accepted pushes: weight changes, the rounds this worker contributed to (gradients from before a mode switch count too)'
+                      : 'Accepted gradient pushes: the steps this worker contributed'
+                  }
                 >
-                  Steps (accepted)
+                  {local ? 'Changes' : 'Steps (accepted)'}
                 </th>
+                {local ? (
+                  <>
+                    <th
+                      scope="col"
+                      className="num"
+                      title="Inner steps behind the worker's last accepted weight change"
+                    >
+                      Local steps
+                    </th>
+                    <th scope="col" className="num" title="L2 norm of the last accepted weight change">
+                      Change norm
+                    </th>
+                  </>
+                ) : null}
                 <th scope="col" className="num">
                   Refused
                 </th>
-                <th scope="col" className="num" title="Examples behind accepted gradients">
+                <th scope="col" className="num" title={`Examples behind accepted ${pushes}`}>
                   Credit (examples)
                 </th>
                 <th scope="col">Last seen</th>
@@ -93,6 +120,16 @@ export const VolunteersTable = memo(function VolunteersTable({
                       <span className="bar-value">{formatRate(w.examplesPerSec)}</span>
                     </td>
                     <td className="num">{formatInteger(w.steps)}</td>
+                    {local ? (
+                      <>
+                        <td className="num" data-cell="local-steps">
+                          {w.changeNorm === null ? '-' : formatInteger(w.localSteps)}
+                        </td>
+                        <td className="num" data-cell="change-norm">
+                          {formatDecimal(w.changeNorm)}
+                        </td>
+                      </>
+                    ) : null}
                     <td
                       className={refused > 0 ? 'num refused' : 'num'}
                       title={describeRefusals(w.refused) || undefined}

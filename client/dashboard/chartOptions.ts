@@ -27,6 +27,9 @@ export function colorAt(index: number): string {
   return PALETTE[index % PALETTE.length];
 }
 
+/** Whole-number steps for an axis of round numbers (a round 2.5 does not exist). */
+const ROUND_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000];
+
 /** Seconds to the next "nice" clock step: 1 s ... 1 day. */
 const CLOCK_INCRS = [
   1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
@@ -49,7 +52,7 @@ export function xAxis(kind: XAxisKind): uPlot.Axis {
     size: 30,
     space: kind === 'time' ? 64 : 56,
     // Only set when wanted: uPlot copies an `undefined` over its default.
-    ...(kind === 'time' ? { incrs: CLOCK_INCRS } : {}),
+    ...(kind === 'time' ? { incrs: CLOCK_INCRS } : kind === 'round' ? { incrs: ROUND_INCRS } : {}),
     values: (_u, splits) => splits.map((v) => tick(v, kind === 'time' ? formatClock : formatCompact)),
   };
 }

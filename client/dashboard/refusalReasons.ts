@@ -18,23 +18,31 @@ export interface RefusalReason {
 const REASONS: Record<ErrorCode, RefusalReason> = {
   [ErrorCode.TooStale]: { meaning: 'async: gradient older than --max-staleness updates', kind: 'rule' },
   [ErrorCode.BackupDropped]: {
-    meaning: 'sync: the round already had its K gradients (--replicas-to-aggregate)',
+    meaning: 'sync, local: the round already had its K pushes (--replicas-to-aggregate)',
     kind: 'rule',
   },
-  [ErrorCode.StaleRound]: { meaning: 'sync: gradient for a round that has already closed', kind: 'rule' },
+  [ErrorCode.StaleRound]: {
+    meaning: 'sync, local: a push for a round that has already closed (or from before a reset)',
+    kind: 'rule',
+  },
   [ErrorCode.NotInRound]: {
-    meaning: 'sync: the worker joined after the round opened; it takes the next one',
+    meaning: 'sync, local: the worker joined after the round opened; it takes the next one',
     kind: 'rule',
   },
   [ErrorCode.DuplicateInRound]: {
-    meaning: 'sync: a second gradient from one worker in a round',
+    meaning: 'sync, local: a second push from one worker in a round',
     kind: 'client',
   },
   [ErrorCode.SyncNeedsFullGradient]: {
     meaning: 'sync: a push that does not cover every shard',
     kind: 'client',
   },
-  [ErrorCode.NonFinite]: { meaning: 'gradient contains NaN or Infinity', kind: 'client' },
+  // Pushed for the mode before an admin switch (a gradient in local mode, a change in the others).
+  [ErrorCode.WrongUpdateKind]: {
+    meaning: 'a gradient in local mode, or a weight change in async or sync mode (sent before a mode switch)',
+    kind: 'rule',
+  },
+  [ErrorCode.NonFinite]: { meaning: 'gradient or weight change contains NaN or Infinity', kind: 'client' },
   [ErrorCode.BadLength]: { meaning: 'byte length does not match the shards or keys named', kind: 'client' },
   [ErrorCode.UnknownShard]: { meaning: 'shard index out of range, or repeated', kind: 'client' },
   [ErrorCode.UnknownKey]: { meaning: 'tensor name not in the model, or repeated', kind: 'client' },

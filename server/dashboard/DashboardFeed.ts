@@ -13,6 +13,7 @@ import type { ParameterLayout } from '../../shared/layout.js';
 import type { Coordinator } from '../actors/Coordinator.js';
 import type { ShardRef } from '../actors/ShardRef.js';
 import type { Evaluation } from '../evaluation/PeriodicEvaluation.js';
+import { RoundTally } from '../hubStatus.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
 import { DownsampledHistory } from './DownsampledHistory.js';
 import { firstLayerImages, histograms, l2Norms } from './parameterViews.js';
@@ -25,7 +26,8 @@ export interface DashboardFeedOptions {
   readonly run: RunInfo;
   readonly layout: ParameterLayout;
   readonly samples: SampleDigits;
-  readonly coordinator: Coordinator;
+  /** Read through its status only. */
+  readonly coordinator: Pick<Coordinator, 'status'>;
   readonly shards: readonly ShardRef[];
   readonly shardOffsets: readonly number[];
   readonly traffic: ShardTraffic;
@@ -72,6 +74,11 @@ export class DashboardFeed {
   private lastParameterViewsStep = -1;
   private ticking = false;
   private readonly listeners = new Set<(broadcast: DashboardBroadcast) => void>();
+  /**
+   * Closed rounds by kind since the hub started. The coordinator keeps only its recent rounds; the
+   * feed reads them every second, so it counts them (/api/status and /metrics read this tally).
+   */
+  readonly roundTally = new RoundTally();
 
   constructor(options: DashboardFeedOptions) {
     this.options = options;
@@ -153,6 +160,7 @@ export class DashboardFeed {
     const run = this.run;
     const at = Date.now();
     const status = coordinator.status();
+    this.roundTally.observe(status.recentRounds);
     const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
     const versions = snapshots.map((s) => s.version);
     const previous = this.previous;
@@ -218,6 +226,8 @@ export class DashboardFeed {
         examplesPerSec: w.examplesPerSec,
         steps: w.steps,
         credit: w.examples,
+        localSteps: w.localSteps,
+        changeNorm: w.changeNorm,
         refused: w.refused,
         connectedAt: w.connectedAt,
         lastSeen: w.lastSeen,
@@ -233,11 +243,14 @@ export class DashboardFeed {
       })),
       refusals: status.refusals,
       staleness: status.staleness,
-      rounds: status.recentRounds.map(({ id, durationMs, gradients, participants }) => ({
-        id,
-        durationMs,
-        gradients,
-        participants,
+      rounds: status.recentRounds.map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        durationMs: r.durationMs,
+        gradients: r.gradients,
+        participants: r.participants,
+        changeNorm: r.changeNorm ?? null,
+        localSteps: r.localSteps ?? null,
       })),
       events: status.recentEvents,
       ...views,

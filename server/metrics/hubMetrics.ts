@@ -3,7 +3,8 @@ import type { HubStatus } from '../hubStatus.js';
 
 /**
  * Prometheus metrics with the same figures as /api/status. Gauges read the status when scraped, so
- * the hot path never touches them. (Each gauge reads it anew; a scrape is rare and the status cheap.) One registry per hub (tests run several hubs in one process).
+ * the hot path never touches them. (Each gauge reads it anew; a scrape is rare and the status cheap.)
+ * One registry per hub (tests run several hubs in one process).
  */
 export function createHubMetrics(status: () => Promise<HubStatus>): Registry {
   const registry = new Registry();
@@ -20,7 +21,7 @@ export function createHubMetrics(status: () => Promise<HubStatus>): Registry {
     });
   gauge(
     'trainer_global_step',
-    'Updates applied to the model (async: pushes; sync: rounds).',
+    'Updates applied to the model (async: pushes; sync and local: rounds).',
     (s) => s.globalStep,
   );
   gauge('trainer_examples_seen', 'Training examples behind the applied updates.', (s) => s.examplesSeen);
@@ -30,6 +31,20 @@ export function createHubMetrics(status: () => Promise<HubStatus>): Registry {
   gauge('trainer_test_loss', 'Test loss at the last evaluation.', (s) => s.testLoss);
   gauge('trainer_examples_per_second', 'Training examples per second, all workers.', (s) => s.examplesPerSec);
   gauge('trainer_workers', 'Connected gradient workers.', (s) => s.workers.length);
+  gauge(
+    'trainer_local_rounds_closed',
+    'Local rounds closed since the hub started (each applied one outer step).',
+    (s) => s.rounds.closed.local,
+  );
+  // Read from the last closed round: after a switch to sync mode the gauges keep the last local round's.
+  gauge(
+    'trainer_local_change_norm',
+    "L2 norm of the last local round's combined weight change, as the outer optimizer applied it.",
+    (s) => (s.rounds.last?.kind === 'local' ? (s.rounds.last.changeNorm ?? null) : null),
+  );
+  gauge('trainer_local_round_steps', "Mean inner steps behind the last local round's weight changes.", (s) =>
+    s.rounds.last?.kind === 'local' ? (s.rounds.last.localSteps ?? null) : null,
+  );
   new Gauge({
     name: 'trainer_shard_version',
     help: 'Updates applied to each parameter shard.',
@@ -57,6 +72,19 @@ export function createHubMetrics(status: () => Promise<HubStatus>): Registry {
       const { workers } = await status();
       this.reset();
       for (const w of workers) this.set({ worker: w.id, backend: w.backend }, w.examplesPerSec);
+    },
+  });
+  new Gauge({
+    name: 'trainer_worker_change_norm',
+    help: "Local mode: L2 norm of each worker's last accepted weight change (workers with one).",
+    labelNames: ['worker', 'backend'],
+    registers: [registry],
+    async collect() {
+      const { workers } = await status();
+      this.reset();
+      for (const w of workers) {
+        if (w.changeNorm !== null) this.set({ worker: w.id, backend: w.backend }, w.changeNorm);
+      }
     },
   });
   return registry;
