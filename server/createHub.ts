@@ -34,7 +34,7 @@ import { DashboardFeed } from './dashboard/DashboardFeed.js';
 import { ShardTraffic } from './metrics/ShardTraffic.js';
 import { initialFlatWeights } from './initialWeights.js';
 import { createUpdateRule } from './optimizers/updateRules.js';
-import type { HubOptions } from './options.js';
+import { outerStep, type HubOptions } from './options.js';
 
 export interface HubDeps {
   readonly mnist: MnistData;
@@ -150,6 +150,10 @@ export async function createHub({
     replicasToAggregate: options.replicasToAggregate,
     maxStaleness: options.maxStaleness,
     stalenessLr: options.stalenessLr,
+    localSteps: options.localSteps,
+    roundTrainMs: options.roundSecs === undefined ? undefined : options.roundSecs * 1000,
+    outer: outerStep(options),
+    bufferSize: options.localBuffer,
     leaseTimeoutMs: options.leaseTimeoutMs,
     screening: { clipNorm: options.clipNorm, trust: options.trust },
     batchSizing:
@@ -173,6 +177,7 @@ export async function createHub({
     learningRate: options.learningRate,
     roundTimeoutMs: options.roundTimeoutMs,
     compress: options.compress,
+    compressChanges: options.compressChanges,
   };
 
   const weights = async (): Promise<Float32Array> => {
