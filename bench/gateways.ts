@@ -46,6 +46,7 @@ export async function measureGateways(settings: BenchSettings, log: Log): Promis
       await spawnRole('coordinator', [
         ...cluster,
         ...['--model', 'cnn', '--shards', String(SHARDS), '--checkpoint-dir', dir, '--eval-interval', '3600'],
+        ...['--mode', 'async'],
       ]),
     );
     const gateways = [await spawnRole('gateway', cluster), await spawnRole('gateway', cluster)];

@@ -3,7 +3,12 @@ import { DEFAULT_HUB_OPTIONS } from '../server/options.js';
 import { describeTab, expect, hubStatus, test, waitForSteps } from './fixtures.js';
 
 test('a tab reconnects with backoff when the hub goes away and comes back', async ({ openWorker }) => {
-  const options = { ...DEFAULT_HUB_OPTIONS, evalIntervalMs: 60_000, evalExamples: 1_000 };
+  const options = {
+    ...DEFAULT_HUB_OPTIONS,
+    mode: 'async' as const,
+    evalIntervalMs: 60_000,
+    evalExamples: 1_000,
+  };
   const first = await startHub(options, { host: '127.0.0.1', port: 0 });
   let firstClosed = false;
   let second: Awaited<ReturnType<typeof startHub>> | null = null;

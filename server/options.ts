@@ -74,7 +74,7 @@ export interface HubOptions {
 }
 
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
-  mode: 'async',
+  mode: 'local',
   model: DEFAULT_MODEL,
   shards: 2,
   optimizer: 'adam',

@@ -174,6 +174,7 @@ describe('the CLI roles', () => {
     const shards = await Promise.all([spawnShard(nats.url, 0, dir), spawnShard(nats.url, 1, dir)]);
     const coordinatorCli = await spawnRole('coordinator', [
       ...['--nats', nats.url, '--shards', String(SHARDS), '--model', 'cnn', '--subject-prefix', PREFIX],
+      ...['--mode', 'async'],
       ...['--checkpoint-dir', dir, '--eval-interval', '600'],
     ]);
     const coordinator = coordinatorCli.child;

@@ -15,6 +15,7 @@ import { testGradient } from '../testing/testHub.js';
 
 const OPTIONS: HubOptions = {
   ...DEFAULT_HUB_OPTIONS,
+  mode: 'async',
   shards: 3,
   evalIntervalMs: 600_000,
   evalExamples: 2_000,

@@ -106,32 +106,33 @@ describe('hub CLI', () => {
     expect(stderr).toMatch(message);
   });
 
-  it('starts, prints what it runs, serves /api/status, and a worker CLI trains against it', async () => {
+  it('starts in local mode by default, serves /api/status, and a worker CLI trains against it', async () => {
     const hub = run('server/main.ts', ['--port', '0', '--shards', '3', '--eval-interval', '600']);
     const hubOutput = finished(hub);
     const [, url] = await lineMatching(hub, /status\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/status/);
     const status = await (await fetch(`${url}/api/status`)).json();
-    expect(status).toMatchObject({ protocolVersion: 1, mode: 'async', model: { name: 'cnn', params: 5994 } });
+    expect(status).toMatchObject({ protocolVersion: 1, mode: 'local', model: { name: 'cnn', params: 5994 } });
     expect(status.shards).toHaveLength(3);
 
     const worker = await finished(
-      run('server/worker/main.ts', ['--hub', url, '--steps', '5', '--report-every', '1']),
+      run('server/worker/main.ts', ['--hub', url, '--steps', '2', '--report-every', '1']),
     );
     expect(worker.stderr).not.toMatch(/failed/);
     expect(worker.code).toBe(0);
-    expect(worker.stdout).toMatch(/step 5\/5/);
-    expect(worker.stdout).toMatch(/done, 5 gradients accepted \(320 examples\)/);
+    // Each accepted push is a weight change of the default 20 local steps of 64 examples.
+    expect(worker.stdout).toMatch(/step 2\/2, .*change of 20 local steps/);
+    expect(worker.stdout).toMatch(/done, 2 weight changes accepted \(2560 examples\)/);
     const after = await (await fetch(`${url}/api/status`)).json();
-    expect(after).toMatchObject({ globalStep: 5, examplesSeen: 320 });
+    expect(after).toMatchObject({ globalStep: 2, examplesSeen: 2560 });
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/^trainer_global_step 5$/m);
+    expect(metrics).toMatch(/^trainer_global_step 2$/m);
 
     hub.kill('SIGTERM');
     const { code, stdout } = await hubOutput;
     expect(code).toBe(0);
-    expect(stdout).toMatch(/hub: async mode, model cnn \(5,994 parameters\), 3 shard\(s\)/);
+    expect(stdout).toMatch(/hub: local mode, model cnn \(5,994 parameters\), 3 shard\(s\)/);
     // SIGTERM is a graceful shutdown: a last checkpoint is written.
-    expect(stdout).toMatch(/checkpoint: step 5, test accuracy \d\.\d{4} -> /);
+    expect(stdout).toMatch(/checkpoint: step 2, test accuracy \d\.\d{4} -> /);
   }, 90_000);
 
   it('names the fix when the port is taken', async () => {
@@ -152,7 +153,7 @@ describe('export CLI', () => {
     );
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/export: cnn at step 5, test accuracy \d\.\d{4} from .* -> .*model\.json/);
+    expect(stdout).toMatch(/export: cnn at step 2, test accuracy \d\.\d{4} from .* -> .*model\.json/);
     const modelJson = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
     const weights = await readFile(join(out, 'weights.bin'));
     const model = await tf.loadLayersModel(

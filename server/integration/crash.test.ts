@@ -67,6 +67,7 @@ it('killed with SIGKILL, the hub resumes from its last checkpoint and the worker
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const hubArgs = [
+    ...['--mode', 'async'],
     '--port',
     String(port),
     '--shards',

@@ -2,10 +2,13 @@ import { HubClient } from '../../shared/HubClient.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
 
-/** A real hub on 127.0.0.1, port 0, with test-sized defaults. Always `close()` it. */
+/**
+ * A real hub on 127.0.0.1, port 0, with test-sized defaults. Always `close()` it. Async mode unless
+ * the test says otherwise: most tests push single gradients and count steps one by one.
+ */
 export function startTestHub(overrides: Partial<HubOptions> = {}): Promise<RunningHub> {
   return startHub(
-    { ...DEFAULT_HUB_OPTIONS, evalIntervalMs: 60_000, evalExamples: 2_000, ...overrides },
+    { ...DEFAULT_HUB_OPTIONS, mode: 'async', evalIntervalMs: 60_000, evalExamples: 2_000, ...overrides },
     { host: '127.0.0.1', port: 0 },
   );
 }

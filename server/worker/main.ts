@@ -12,7 +12,7 @@ const program = new Command('npm run worker --')
   .addOption(
     new Option(
       '--steps <n>',
-      'stop after this many accepted gradients (default: run until stopped)',
+      'stop after this many accepted gradients (in local mode: weight changes; default: run until stopped)',
     ).argParser(integerIn(1, Number.MAX_SAFE_INTEGER)),
   )
   .addOption(
@@ -59,7 +59,8 @@ try {
       const rate = r.examples / ((Date.now() - started) / 1000);
       console.log(
         `worker ${client.workerId}: step ${r.steps}${flags.steps ? `/${flags.steps}` : ''}, global step ${r.globalStep}, ` +
-          `loss ${r.loss.toFixed(4)}, ${rate.toFixed(0)} examples/s`,
+          `loss ${r.loss.toFixed(4)}, ${rate.toFixed(0)} examples/s` +
+          (r.localSteps === undefined ? '' : `, change of ${r.localSteps} local steps`),
       );
     },
     onRefused: (error) =>
@@ -75,7 +76,7 @@ try {
   const summary = await worker.run();
   client.close();
   console.log(
-    `worker ${client.workerId}: done, ${summary.steps} gradients accepted (${summary.examples} examples), ${summary.refused} refused`,
+    `worker ${client.workerId}: done, ${summary.steps} ${client.config.mode === 'local' ? 'weight changes' : 'gradients'} accepted (${summary.examples} examples), ${summary.refused} refused`,
   );
 } catch (error) {
   console.error('worker: failed:', error instanceof Error ? error.stack : error);
