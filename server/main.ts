@@ -6,6 +6,7 @@ import { connectRemoteShards, type RemoteShards } from './cluster/remoteShards.j
 import { shardCheckpointDir } from './cluster/shardCheckpoint.js';
 import { runShardProcess } from './cluster/shardProcess.js';
 import { startHub } from './startHub.js';
+import type { HubOptions } from './options.js';
 
 const cli = parseHubCommandLine(process.argv.slice(2));
 if (cli.cluster?.role === 'shard') await runShard(cli, cli.cluster);
@@ -53,6 +54,7 @@ async function runHub(
       `hub: ${options.mode} mode, model ${options.model} (${hub.layout.totalLength.toLocaleString('en')} parameters), ` +
         `${options.shards} shard(s)${remote ? ' on NATS' : ''}, ${options.optimizer} lr ${options.learningRate}, batch ${options.batchSize}`,
     );
+    if (options.mode === 'local') console.log(`hub: ${describeLocalMode(options)}`);
     console.log(`hub: dashboard ${url}/`);
     console.log(`hub: worker    ${url}/worker   (open it in any browser to lend it to training)`);
     console.log(`hub: status    ${url}/api/status`);
@@ -190,4 +192,16 @@ function onSignal(stop: (signal: string) => Promise<unknown>, who: string): void
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** Local mode's settings in one line, as the hub prints them at start. */
+function describeLocalMode(options: HubOptions): string {
+  const rounds = options.localBuffer === undefined ? 'rounds' : `buffers of ${options.localBuffer} changes`;
+  const time = options.roundSecs === undefined ? '' : ` or ${options.roundSecs} s`;
+  const outer =
+    options.outerOptimizer === 'average'
+      ? 'outer average (FedAvg)'
+      : `outer nesterov lr ${options.outerLr} momentum ${options.outerMomentum}`;
+  const changes = options.compressChanges === 'fp16' ? 'fp16' : 'float32';
+  return `local ${rounds}: ${options.localSteps} inner steps${time} per change, ${outer}, changes as ${changes}`;
 }
