@@ -257,3 +257,30 @@ it('without --round-secs a round waits past --round-timeout for its first change
   replies.forEach((r) => expect(r.globalStep).toBe(1));
   expect((await hub.hub.status()).examplesSeen).toBe(128);
 });
+
+it('--trust screens weight changes too: one far above the recent accepted changes is refused OUTLIER, the round goes on', async () => {
+  hub = await localHub({ trust: true });
+  const [honest, liar] = [await connectClient(hub), await connectClient(hub)];
+  clients.push(honest, liar);
+  const n = (await hub.hub.weights()).length;
+  // Eight accepted changes make the norm baseline (GradientScreen's minSamples).
+  for (let round = 0; round < 4; round++) {
+    const [ph, pl] = await Promise.all([honest.pull(), liar.pull()]);
+    await Promise.all([
+      pushChange(honest, ph, change(n, 50 + round), 64),
+      pushChange(liar, pl, change(n, 60 + round), 64),
+    ]);
+  }
+  const [ph, pl] = await Promise.all([honest.pull(), liar.pull()]);
+  const before = await hub.hub.weights();
+  const poison = change(n, 70).map((v) => v * 100);
+  await expect(pushChange(liar, pl, poison, 64)).rejects.toMatchObject({ code: 'OUTLIER' });
+  // The round stops waiting for the refused worker: the honest change alone is applied.
+  const honestChange = change(n, 71);
+  expect((await pushChange(honest, ph, honestChange, 64)).globalStep).toBe(5);
+  const after = await hub.hub.weights();
+  let moved = 0;
+  for (let i = 0; i < n; i++) moved = Math.max(moved, Math.abs(after[i] - before[i]));
+  // Nesterov with momentum moves by lr (Δ + m·m_t): on the order of the honest change, not the poison.
+  expect(moved).toBeLessThan(0.01 * 20);
+});
