@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from '@playwright/test';
 import type { LocalSnapshot, LocalTrainerView } from '../client/bench/benchApi.js';
 import type { WorkerView } from '../client/worker/BrowserWorker.js';
 import { CHROMIUM_ARGS } from '../scripts/chromiumArgs.js';
@@ -18,21 +18,30 @@ const READY_TIMEOUT_MS = 180_000;
  */
 export const SETTLE_AFTER_OPEN_MS = 2_000;
 
-/** The worker page (`/worker`) in a tab of its own, as a volunteer opens it. */
-export interface WorkerTab {
-  status(): Promise<WorkerView>;
-  pause(): Promise<void>;
-  resume(): Promise<void>;
+/** What every bench tab can do: slow down like a slower machine, and close. */
+export interface BenchTab {
+  /**
+   * Slows the tab's renderer down `rate` times (DevTools `Emulation.setCPUThrottlingRate`; 1: full
+   * speed), like a slower laptop: the main thread, where the worker page and the local page run
+   * TF.js (wasm, one thread), gets 1/rate of the time it would. Lasts until the tab closes.
+   */
+  throttleCpu(rate: number): Promise<void>;
   close(): Promise<void>;
 }
 
+/** The worker page (`/worker`) in a tab of its own, as a volunteer opens it. */
+export interface WorkerTab extends BenchTab {
+  status(): Promise<WorkerView>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
 /** The local-training page (client/bench) in a tab of its own. */
-export interface LocalTab {
+export interface LocalTab extends BenchTab {
   status(): Promise<LocalTrainerView>;
   start(fresh: boolean): Promise<void>;
   pause(): Promise<void>;
   snapshot(): Promise<LocalSnapshot>;
-  close(): Promise<void>;
 }
 
 export interface LocalPageSettings {
@@ -66,9 +75,13 @@ export class BenchBrowser {
   /**
    * Opens `${hubUrl}/worker` and pauses it at once: the tab still picks its backend (a probe, for
    * auto) but does not join the hub until `resume()`. Resolves once the backend is chosen.
+   *
+   * `hubUrl` may be a relay's (`LinkRelay.url`) instead of the hub's: the tab then loads the page
+   * through the relay and, since the page takes its own origin as the hub, everything it fetches and
+   * pushes crosses the relay's link.
    */
   async openWorkerTab(hubUrl: string, backend: string): Promise<WorkerTab> {
-    const { page, context } = await this.newPage('worker');
+    const { page, context, throttleCpu } = await this.newPage('worker');
     try {
       await page.goto(`${hubUrl}/worker?backend=${encodeURIComponent(backend)}`);
       await page.waitForFunction(() => window.__worker !== undefined);
@@ -88,6 +101,7 @@ export class BenchBrowser {
         status,
         pause: () => page.evaluate(() => window.__worker!.pause()),
         resume: () => page.evaluate(() => window.__worker!.resume()),
+        throttleCpu,
         close: () => context.close(),
       };
     } catch (error) {
@@ -103,7 +117,7 @@ export class BenchBrowser {
    * has chosen its backend; it trains only after `start()`.
    */
   async openLocalTab(hubUrl: string, settings: LocalPageSettings): Promise<LocalTab> {
-    const { page, context } = await this.newPage('local');
+    const { page, context, throttleCpu } = await this.newPage('local');
     try {
       const html = await readFile(LOCAL_PAGE, 'utf8').catch(() => {
         throw new Error(`${LOCAL_PAGE} is missing: run \`npm run build:client\` first`);
@@ -141,6 +155,7 @@ export class BenchBrowser {
         start: (fresh) => page.evaluate((f) => window.__bench!.start({ fresh: f }), fresh),
         pause: () => page.evaluate(() => window.__bench!.pause()),
         snapshot: () => page.evaluate(() => window.__bench!.snapshot()),
+        throttleCpu,
         close: () => context.close(),
       };
     } catch (error) {
@@ -153,10 +168,21 @@ export class BenchBrowser {
     await this.browser.close();
   }
 
-  private async newPage(label: string): Promise<{ page: Page; context: BrowserContext }> {
+  private async newPage(label: string): Promise<{
+    page: Page;
+    context: BrowserContext;
+    throttleCpu: (rate: number) => Promise<void>;
+  }> {
     const context = await this.browser.newContext({ viewport: { width: 960, height: 900 } });
     const page = await context.newPage();
     page.on('pageerror', (error) => console.error(`[${label} tab] page error: ${error.message}`));
-    return { page, context };
+    // The emulation lasts as long as the DevTools session that set it: keep one per tab.
+    let cdp: CDPSession | null = null;
+    const throttleCpu = async (rate: number) => {
+      if (!(rate >= 1)) throw new Error(`a CPU throttling rate is 1 or more, not ${rate}`);
+      cdp ??= await context.newCDPSession(page);
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate });
+    };
+    return { page, context, throttleCpu };
   }
 }

@@ -1,8 +1,8 @@
 import { GradientWorker } from '../shared/GradientWorker.js';
 import { HubClient, type HubClientOptions } from '../shared/HubClient.js';
 import type { HubOptions } from '../server/options.js';
-import { ByteCounter } from './ByteCounter.js';
 import { startBenchHub, using } from './hubs.js';
+import { LinkRelay } from './LinkRelay.js';
 import type { Log } from './log.js';
 import type { CompressionResult, CompressionRow } from './results.js';
 import { withSeededMathRandom } from '../server/testing/seededInit.js';
@@ -37,7 +37,7 @@ const INIT_SEED = 8;
  * Bytes per push and test accuracy after a fixed number of examples, per scheme. One headless Node
  * worker (shared/GradientWorker, TF.js wasm: the same loop as a tab) trains cnn through a hub in this
  * process, from the same initial weights and on the same examples in the same order each time, so
- * the schemes differ only in how gradients travel. Its connection goes through a byte counter: the
+ * the schemes differ only in how gradients travel. Its connection goes through a byte-counting relay (no link): the
  * bytes are everything the worker sent (frames, headers, pulls, leases) over the pushes accepted.
  */
 export async function measureCompression(settings: BenchSettings, log: Log): Promise<CompressionResult> {
@@ -94,7 +94,7 @@ async function trainFixed(
     startBenchHub({ model: 'cnn', evalExamples: testExamples, ...setup.hub }),
   );
   return using(hubStarting, async (hub) => {
-    return using(ByteCounter.start(hub.url), async (counter) => {
+    return using(LinkRelay.start(hub.url), async (counter) => {
       const client = await HubClient.connect({
         url: counter.url,
         backend: 'wasm',
@@ -114,7 +114,7 @@ async function trainFixed(
       const evaluation = await hub.hub.evaluateNow();
       return {
         params: hub.hub.layout.totalLength,
-        wireBytesPerPush: counter.up / steps,
+        wireBytesPerPush: counter.traffic().up / steps,
         accuracy: evaluation.accuracy,
       };
     });

@@ -10,6 +10,7 @@ import { measureGateways } from './gateways.js';
 import type { Log } from './log.js';
 import type { BenchResults } from './results.js';
 import { FULL, QUICK } from './settings.js';
+import { DEFAULT_SCALE_MODES, measureScale, SCALE_MODE_NAMES, type ScaleMode } from './scale.js';
 import { renderResults } from './table.js';
 import { measureTimeToAccuracy } from './timeToAccuracy.js';
 import { measureTransport } from './transport.js';
@@ -24,6 +25,7 @@ const PHASES = [
   'volunteers',
   'compression',
   'gateways',
+  'scale',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -32,8 +34,9 @@ const DEFAULT_OUT = fileURLToPath(new URL('./results.json', import.meta.url));
 const program = new Command('npm run bench --')
   .description(
     'Measures the hub against the wire and against training alone (issue 8): transport, apply, worker ' +
-      'overhead, time to accuracy, many volunteers, compression; and a cluster on NATS with one gateway ' +
-      'against two (issue 9). Prints a table and writes the same ' +
+      'overhead, time to accuracy, many volunteers, compression; a cluster on NATS with one gateway ' +
+      'against two (issue 9); and scale over emulated home links with throttled tabs, per mode ' +
+      '(issue 13). Prints a table and writes the same ' +
       'figures as JSON. `npm run bench` builds the client first (the browser phases need dist/client).',
   )
   .option(
@@ -45,6 +48,17 @@ const program = new Command('npm run bench --')
     new Option('--only <phases>', `comma-separated phases to run (${PHASES.join(', ')})`).argParser(
       parsePhases,
     ),
+  )
+  .addOption(
+    new Option('--modes <modes>', `comma-separated arms of the scale phase (${SCALE_MODE_NAMES.join(', ')})`)
+      .argParser(parseModes)
+      .default(DEFAULT_SCALE_MODES, DEFAULT_SCALE_MODES.join(',')),
+  )
+  .addOption(
+    new Option(
+      '--scale-tabs <counts>',
+      `the scale phase's numbers of throttled tabs (full: ${FULL.scale.tabs.join(',')}; quick: ${QUICK.scale.tabs.join(',')}; 0: efficiency only)`,
+    ).argParser(parseCounts),
   )
   .addOption(new Option('--out <file>', 'where to write the JSON').default(DEFAULT_OUT, 'bench/results.json'))
   .option('--verbose', 'print each measurement as it is taken (stderr)', false)
@@ -60,9 +74,37 @@ function parsePhases(value: string): Phase[] {
   return names as Phase[];
 }
 
+function parseModes(value: string): ScaleMode[] {
+  const names = value.split(',').map((s) => s.trim());
+  for (const name of names) {
+    if (!(SCALE_MODE_NAMES as readonly string[]).includes(name)) {
+      throw new Error(`unknown mode "${name}"; modes: ${SCALE_MODE_NAMES.join(', ')}`);
+    }
+  }
+  return names as ScaleMode[];
+}
+
+/** `0` alone: no counts (the scale phase skips its time-to-accuracy part). */
+function parseCounts(value: string): number[] {
+  if (value.trim() === '0') return [];
+  const counts = value.split(',').map((s) => Number(s.trim()));
+  if (counts.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error(`not a list of tab counts: "${value}"`);
+  return counts;
+}
+
 program.parse();
-const flags = program.opts<{ quick: boolean; only?: Phase[]; out: string; verbose: boolean }>();
-const settings = flags.quick ? QUICK : FULL;
+const flags = program.opts<{
+  quick: boolean;
+  only?: Phase[];
+  modes: ScaleMode[];
+  scaleTabs?: number[];
+  out: string;
+  verbose: boolean;
+}>();
+const preset = flags.quick ? QUICK : FULL;
+const settings =
+  flags.scaleTabs === undefined ? preset : { ...preset, scale: { ...preset.scale, tabs: flags.scaleTabs } };
 const selected = new Set<Phase>(flags.only ?? PHASES);
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const detail: Log = flags.verbose ? (line) => process.stderr.write(`${line}\n`) : () => undefined;
@@ -87,6 +129,7 @@ const results: BenchResults = {
   volunteers: null,
   compression: null,
   gateways: null,
+  scale: null,
   errors: {},
 };
 
@@ -136,7 +179,8 @@ async function phase(
 
 try {
   progress(
-    `${settings.mode} run (${flags.quick ? 'under 5 minutes' : '~9 minutes'}); phases: ${[...selected].join(', ')}`,
+    `${settings.mode} run (${flags.quick ? 'under 5 minutes' : '~9 minutes'}, and ~${flags.quick ? 15 : 60} more for scale); ` +
+      `phases: ${[...selected].join(', ')}`,
   );
   await phase('transport', 'transport', 'push+ack and pull through the hub vs raw ws', () =>
     measureTransport(settings, detail),
@@ -176,6 +220,20 @@ try {
     'gateways',
     `${settings.gateways.clients} clients pushing through one gateway vs two, on NATS`,
     () => measureGateways(settings, detail),
+  );
+  await phase(
+    'scale',
+    'scale',
+    `${flags.modes.join(', ')}: efficiency over a home link; ${settings.scale.tabs.join(', ')} tabs at ` +
+      `${settings.scale.cpuThrottle}x on home links to ${settings.scale.target}; wire bytes per example`,
+    async () =>
+      measureScale(
+        await sharedBrowser(),
+        results.workerOverhead?.chosenBackend ?? 'auto',
+        flags.modes,
+        settings,
+        detail,
+      ),
   );
 } finally {
   await (browser as BenchBrowser | null)?.close();

@@ -1,3 +1,5 @@
+import type { LinkProfile } from './LinkRelay.js';
+
 /**
  * The shape of bench/results.json and of what the table prints. Rates are medians over the phase's
  * repetitions; every ratio compares two arms measured side by side in the same run. A phase that
@@ -23,6 +25,7 @@ export interface BenchResults {
   volunteers: VolunteersResult | null;
   compression: CompressionResult | null;
   gateways: GatewaysResult | null;
+  scale: ScaleResult | null;
   /** Phase name -> error message, for the phases that failed. */
   readonly errors: Record<string, string>;
 }
@@ -173,4 +176,93 @@ export interface GatewaysResult {
   readonly twoSamples: readonly number[];
   /** Pushes refused or lost in both arms. */
   readonly errors: number;
+}
+
+/** Figure 8 (issue 13): scale past these 2 cores and past loopback, per mode. */
+export interface ScaleResult {
+  readonly model: string;
+  /** The backend every tab used (forced; the first worker tab's auto choice when none was given). */
+  readonly backend: string;
+  /** The link every relay emulates. */
+  readonly link: LinkProfile;
+  /** (b)'s DevTools CPU throttling rate. */
+  readonly cpuThrottle: number;
+  readonly modes: readonly string[];
+  readonly efficiency: ScaleEfficiency | null;
+  readonly timeToAccuracy: ScaleTimeToAccuracy | null;
+  readonly wire: ScaleWire | null;
+  /** Part (efficiency, timeToAccuracy) or arm (e.g. "sync, 4 tabs") -> error, for what failed. */
+  readonly errors: Record<string, string>;
+  /** Set in --quick mode: fewer tabs, a lower target. */
+  readonly note?: string;
+}
+
+/** (a): one full-speed tab's examples/s through the hub (loopback; home link) over the lone tab's. */
+export interface ScaleEfficiency {
+  readonly reps: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+  /** The local page alone (no hub protocol, loopback), median examples/s. */
+  readonly aloneExamplesPerSec: number;
+  readonly aloneSamples: readonly number[];
+  readonly rows: readonly ScaleEfficiencyRow[];
+}
+
+export interface ScaleEfficiencyRow {
+  readonly mode: string;
+  readonly loopbackExamplesPerSec: number | null;
+  readonly linkExamplesPerSec: number | null;
+  /** loopback / alone */
+  readonly loopbackRatio: number | null;
+  /** link / alone */
+  readonly linkRatio: number | null;
+  readonly loopbackSamples: readonly number[];
+  readonly linkSamples: readonly number[];
+  readonly error?: string;
+}
+
+/** (b): N throttled tabs, each behind a link of its own, against one throttled tab alone. */
+export interface ScaleTimeToAccuracy {
+  readonly target: number;
+  readonly testExamples: number;
+  readonly maxSeconds: number;
+  readonly alone: AccuracyArm;
+  readonly rows: readonly ScaleAccuracyRow[];
+}
+
+export interface ScaleAccuracyRow {
+  readonly mode: string;
+  readonly tabs: number;
+  readonly hub: AccuracyArm | null;
+  /** hub seconds / alone seconds */
+  readonly ratio: number | null;
+  /**
+   * When only one arm reached the target, what the ratio is known to be past: above maxSeconds /
+   * alone (the hub arm did not reach it), or below hub / maxSeconds (the lone tab did not).
+   */
+  readonly ratioBound: { readonly side: 'above' | 'below'; readonly value: number } | null;
+  /** How far behind their links' schedule the relays wrote (their event loop was busy), ms. */
+  readonly relayLateMeanMs: number | null;
+  readonly relayLateMaxMs: number | null;
+  readonly error?: string;
+}
+
+/** (c): bytes through the relays per example the hub accepted, over every (b) run of a mode. */
+export interface ScaleWire {
+  readonly rows: readonly ScaleWireRow[];
+  /** local / async, per example: the exchange (websocket) alone, and everything. */
+  readonly localOverAsync: { readonly exchange: number | null; readonly total: number | null };
+}
+
+export interface ScaleWireRow {
+  readonly mode: string;
+  /** Examples the hub had accepted at the end of the runs, summed. */
+  readonly examples: number;
+  /** The socket.io connection (hello, pulls, pushes, leases), both ways, bytes. */
+  readonly websocket: { readonly up: number; readonly down: number };
+  /** Every other connection while training: the examples route, /api/status. */
+  readonly http: { readonly up: number; readonly down: number };
+  readonly exchangeBytesPerExample: number | null;
+  readonly dataBytesPerExample: number | null;
+  readonly totalBytesPerExample: number | null;
 }

@@ -1,14 +1,17 @@
 /**
  * Entry of a child process that runs one server for the bench (started by ChildServer): the hub
- * (startTestHub with the given options) or the raw `ws` echo server, on 127.0.0.1 port 0. A process
- * of its own, so that the server has a core to itself as a real hub would, and so that its CPU time
- * and memory are its own (the load generator's are not counted).
+ * (startTestHub with the given options), the raw `ws` echo server, or a link relay, on 127.0.0.1
+ * port 0. A process of its own, so that the server has a core to itself as a real hub would, and so
+ * that its CPU time and memory are its own (the load generator's are not counted); a relay, so that
+ * the link it emulates keeps its schedule while the bench process (hub, Playwright) is busy.
  *
- * Talks to the parent over IPC: sends `ready` with the URL; answers `usage`; closes on `close`.
+ * Talks to the parent over IPC: sends `ready` with the URL; answers `usage` and `relay`; closes on
+ * `close`.
  */
 import type { HubOptions } from '../server/options.js';
 import { startTestHub } from '../server/testing/testHub.js';
 import type { ChildReply, ChildRequest, ServerSpec } from './childProtocol.js';
+import { LinkRelay } from './LinkRelay.js';
 import { startWsEcho } from './wsEcho.js';
 
 /** How often RSS is sampled for the peak. */
@@ -20,8 +23,10 @@ function send(message: ChildReply): void {
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as ServerSpec;
+  const relay = spec.kind === 'relay' ? await LinkRelay.start(spec.target, spec.link) : null;
   const server =
-    spec.kind === 'hub' ? await startTestHub(spec.options as Partial<HubOptions>) : await startWsEcho();
+    relay ??
+    (spec.kind === 'hub' ? await startTestHub(spec.options as Partial<HubOptions>) : await startWsEcho());
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -36,6 +41,11 @@ async function main(): Promise<void> {
         if (request.resetPeak) peakRss = rss;
         break;
       }
+      case 'relay':
+        if (relay !== null) {
+          send({ type: 'relay', id: request.id, traffic: relay.traffic(), lateness: relay.lateness() });
+        }
+        break;
       case 'close':
         clearInterval(sampler);
         void server.close().finally(() => process.exit(0));

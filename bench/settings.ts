@@ -47,6 +47,19 @@ export interface BenchSettings {
     readonly seconds: number;
     readonly reps: number;
   };
+  readonly scale: {
+    /** DevTools CPU throttling rate of every tab in (b), the lone tab's too: slow laptops. */
+    readonly cpuThrottle: number;
+    /** (a): full-speed tabs; each repetition measures every arm once, the order alternating. */
+    readonly efficiency: { readonly reps: number; readonly warmupSeconds: number; readonly seconds: number };
+    /** (b): how many throttled tabs train through the hub, each behind a home link of its own. */
+    readonly tabs: readonly number[];
+    readonly target: number;
+    readonly everyExamples: number;
+    readonly maxSeconds: number;
+    /** (b): runs of every arm (the lone tab, each mode with each number of tabs). */
+    readonly reps: number;
+  };
   /** Test examples behind every accuracy figure (the first N of MNIST's 10,000). */
   readonly testExamples: number;
 }
@@ -60,6 +73,16 @@ export const FULL: BenchSettings = {
   volunteers: { clients: 500, pushesPerSecondPerClient: 2, steadySeconds: 20, saturatedSeconds: 10 },
   compression: { examples: 19_200 },
   gateways: { clients: 64, seconds: 5, reps: 3 },
+  // One tab at 6x reaches 0.97 in ~4 minutes here: (b) is most of the phase's ~35 minutes.
+  scale: {
+    cpuThrottle: 6,
+    efficiency: { reps: 3, warmupSeconds: 3, seconds: 10 },
+    tabs: [1, 2, 4, 8],
+    target: 0.97,
+    everyExamples: 3_200,
+    maxSeconds: 480,
+    reps: 1,
+  },
   testExamples: 10_000,
 };
 
@@ -72,5 +95,14 @@ export const QUICK: BenchSettings = {
   volunteers: { clients: 500, pushesPerSecondPerClient: 2, steadySeconds: 8, saturatedSeconds: 5 },
   compression: { examples: 6_400 },
   gateways: { clients: 32, seconds: 3, reps: 1 },
+  scale: {
+    cpuThrottle: 6,
+    efficiency: { reps: 2, warmupSeconds: 2, seconds: 6 },
+    tabs: [4],
+    target: 0.95,
+    everyExamples: 3_200,
+    maxSeconds: 300,
+    reps: 1,
+  },
   testExamples: 10_000,
 };

@@ -1,7 +1,16 @@
 import { Evaluator } from '../server/evaluation/Evaluator.js';
+import type { HubOptions } from '../server/options.js';
 import type { RunningHub } from '../server/startHub.js';
 import { SETTLE_AFTER_OPEN_MS, type BenchBrowser, type WorkerTab } from './browser.js';
 import { startBenchHub, using } from './hubs.js';
+import { ChildServer } from './ChildServer.js';
+import {
+  addTraffic,
+  subtractTraffic,
+  type LinkProfile,
+  type RelayLateness,
+  type RelayTraffic,
+} from './LinkRelay.js';
 import type { Log } from './log.js';
 import type { AccuracyArm, TimeToAccuracyResult } from './results.js';
 import type { BenchSettings } from './settings.js';
@@ -11,8 +20,17 @@ import { localSettingsFor } from './workerOverhead.js';
 const HUB_TABS = 2;
 const POLL_MS = 100;
 
+/** What an arm trains to, and how often it is measured. */
+export interface TargetSettings {
+  readonly target: number;
+  /** Test accuracy is measured each time the arm has trained on this many more examples. */
+  readonly everyExamples: number;
+  /** An arm that has not reached the target by then counts as not reached. */
+  readonly maxSeconds: number;
+}
+
 /** One arm's run: when (s after its start) and after how many examples it first measured >= target. */
-interface ArmRun {
+export interface ArmRun {
   readonly seconds: number | null;
   readonly examples: number | null;
   /** The best test accuracy it measured. */
@@ -75,19 +93,86 @@ async function hubArm(
   settings: BenchSettings,
   log: Log,
 ): Promise<ArmRun> {
-  return using(startBenchHub({ model: 'cnn', evalExamples: settings.testExamples }), async (hub) => {
+  const setup: HubArmSetup = { tabs: HUB_TABS, backend };
+  return trainThroughHub(browser, setup, settings.timeToAccuracy, settings.testExamples, log);
+}
+
+/** How the tabs of a hub arm are set up. */
+export interface HubArmSetup {
+  readonly tabs: number;
+  /** Forced in every tab (`auto` would probe in each). */
+  readonly backend: string;
+  /** On top of the bench hub's (cnn, the test examples): the mode and its options. */
+  readonly hub?: Partial<HubOptions>;
+  /** Each tab behind a relay of its own with this link (one volunteer each); none: loopback. */
+  readonly link?: LinkProfile;
+  /** Each tab's DevTools CPU throttling rate, set once it is open (1 or none: full speed). */
+  readonly cpuThrottle?: number;
+}
+
+/** A hub arm's run, and what crossed the tabs' links while it trained. */
+export interface HubArmRun extends ArmRun {
+  /** From the start of training to the end of the run, all tabs' relays together; null on loopback. */
+  readonly traffic: RelayTraffic | null;
+  /** Examples the hub had accepted at the end of the run (what `traffic` paid for). */
+  readonly examplesAtEnd: number;
+  /** The relays' worst lateness against their links' schedule; null on loopback. */
+  readonly lateness: RelayLateness | null;
+}
+
+/**
+ * Trains a fresh hub (new random weights) with `setup.tabs` worker tabs to the target. The hub is
+ * paused until every tab has loaded and chosen its backend (and been throttled); then the clock
+ * starts and they all join. Page loads do not count in `traffic`; joining, examples, pulls and
+ * pushes do.
+ */
+export async function trainThroughHub(
+  browser: BenchBrowser,
+  setup: HubArmSetup,
+  targets: TargetSettings,
+  testExamples: number,
+  log: Log,
+): Promise<HubArmRun> {
+  const options: Partial<HubOptions> = { model: 'cnn', evalExamples: testExamples, ...setup.hub };
+  return using(startBenchHub(options), async (hub) => {
     // Paused until every tab is ready: no gradient is applied before the clock starts.
     hub.hub.coordinator.setPaused(true);
+    const relays: ChildServer[] = [];
     const tabs: WorkerTab[] = [];
     try {
-      for (let i = 0; i < HUB_TABS; i++) tabs.push(await browser.openWorkerTab(hub.url, backend));
+      for (let i = 0; i < setup.tabs; i++) {
+        const relay = setup.link ? await ChildServer.relay(hub.url, setup.link) : null;
+        if (relay !== null) relays.push(relay);
+        const tab = await browser.openWorkerTab(relay?.url ?? hub.url, setup.backend);
+        tabs.push(tab);
+        if ((setup.cpuThrottle ?? 1) > 1) await tab.throttleCpu(setup.cpuThrottle!);
+      }
       await sleep(SETTLE_AFTER_OPEN_MS);
+      const before = await Promise.all(relays.map((relay) => relay.relayState()));
       hub.hub.coordinator.setPaused(false);
       const started = performance.now();
       await Promise.all(tabs.map((tab) => tab.resume()));
-      return await trainToTarget(started, hubMeasure(hub), hubExamples(hub), settings, log);
+      const run = await trainToTarget(started, hubMeasure(hub), hubExamples(hub), targets, log);
+      const examplesAtEnd = hub.hub.coordinator.status().examplesSeen;
+      const after = await Promise.all(relays.map((relay) => relay.relayState()));
+      const traffic =
+        relays.length === 0
+          ? null
+          : after.map((state, i) => subtractTraffic(state.traffic, before[i].traffic)).reduce(addTraffic);
+      const lateness =
+        relays.length === 0
+          ? null
+          : after
+              .map((state) => state.lateness)
+              .reduce((a, b) => ({
+                chunks: a.chunks + b.chunks,
+                meanMs: (a.meanMs * a.chunks + b.meanMs * b.chunks) / Math.max(1, a.chunks + b.chunks),
+                maxMs: Math.max(a.maxMs, b.maxMs),
+              }));
+      return { ...run, traffic, examplesAtEnd, lateness };
     } finally {
       for (const tab of tabs) await tab.close();
+      for (const relay of relays) await relay.close();
     }
   });
 }
@@ -110,10 +195,25 @@ async function localArm(
   settings: BenchSettings,
   log: Log,
 ): Promise<ArmRun> {
+  return trainAlone(browser, { backend }, evaluator, settings.timeToAccuracy, log);
+}
+
+/**
+ * Trains the local page (one tab, no hub protocol, fresh weights) to the target, throttled like the
+ * hub arm's tabs when `cpuThrottle` is set. Its snapshots are measured by `evaluator`.
+ */
+export async function trainAlone(
+  browser: BenchBrowser,
+  setup: { readonly backend: string; readonly cpuThrottle?: number },
+  evaluator: Evaluator,
+  targets: TargetSettings,
+  log: Log,
+): Promise<ArmRun> {
   // A hub only for the page's origin and its examples route; nothing joins it.
   return using(startBenchHub({ model: 'cnn' }), async (hub) => {
-    const tab = await browser.openLocalTab(hub.url, localSettingsFor(hub, backend));
+    const tab = await browser.openLocalTab(hub.url, localSettingsFor(hub, setup.backend));
     try {
+      if ((setup.cpuThrottle ?? 1) > 1) await tab.throttleCpu(setup.cpuThrottle!);
       await sleep(SETTLE_AFTER_OPEN_MS);
       const started = performance.now();
       await tab.start(true);
@@ -126,7 +226,7 @@ async function localArm(
         started,
         measure,
         async () => (await tab.status()).examples,
-        settings,
+        targets,
         log,
       );
       await tab.pause();
@@ -145,10 +245,9 @@ async function trainToTarget(
   started: number,
   measure: MeasureNow,
   examples: () => Promise<number>,
-  settings: BenchSettings,
+  { target, everyExamples, maxSeconds }: TargetSettings,
   log: Log,
 ): Promise<ArmRun> {
-  const { target, everyExamples, maxSeconds } = settings.timeToAccuracy;
   let next = everyExamples;
   let best = 0;
   for (;;) {
@@ -173,7 +272,8 @@ async function trainToTarget(
   }
 }
 
-function summarise(runs: readonly ArmRun[]): AccuracyArm {
+/** The median run of an arm's repetitions (one that did not reach the target counts as slowest). */
+export function summarise(runs: readonly ArmRun[]): AccuracyArm {
   const reached = runs.filter((r) => r.seconds !== null);
   // A run that never reached the target counts as slower than every one that did.
   const seconds = runs.map((r) => r.seconds ?? Infinity);
@@ -187,7 +287,7 @@ function summarise(runs: readonly ArmRun[]): AccuracyArm {
   };
 }
 
-function describe(run: ArmRun): string {
+export function describe(run: ArmRun): string {
   return run.seconds === null
     ? `not reached (best ${run.best.toFixed(4)})`
     : `${run.seconds.toFixed(1)} s, ${run.examples} examples`;

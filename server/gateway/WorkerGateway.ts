@@ -1,7 +1,7 @@
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import { ErrorCode, HubError, type HubErrorBody } from '../../shared/errors.js';
-import { bytesToFloats, firstNonFinite, floatsToBytes } from '../../shared/floatCodec.js';
+import { bytesToFloats, floatsToBytes } from '../../shared/floatCodec.js';
 import { halfBytesToFloats } from '../../shared/halfCodec.js';
 import type { ParameterLayout, ShardRange } from '../../shared/layout.js';
 import {
@@ -25,8 +25,9 @@ import type { ShardRef } from '../actors/ShardRef.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
 import type { AddressBans } from './AddressBans.js';
 import type { ConnectionLimits } from './ConnectionLimits.js';
-import { parseMessage } from './parseMessage.js';
+import { FiniteCheck } from './FiniteCheck.js';
 import { GatheredWeights } from './GatheredWeights.js';
+import { parseMessage } from './parseMessage.js';
 import { floatsPerShard, resolveSelection, splitByShard, type Selection } from './selection.js';
 
 export interface WorkerGatewayDeps {
@@ -72,7 +73,9 @@ export function attachWorkerGateway(io: HubServer, deps: WorkerGatewayDeps): voi
     }, next);
   });
   const gathered = new GatheredWeights(deps.shardRanges);
-  io.on('connection', (socket) => new WorkerSession(socket, deps, gathered));
+  // No push is longer than the whole model (its length is checked first).
+  const finite = new FiniteCheck(deps.layout.totalLength);
+  io.on('connection', (socket) => new WorkerSession(socket, deps, gathered, finite));
 }
 
 class WorkerSession {
@@ -83,6 +86,8 @@ class WorkerSession {
     private readonly deps: WorkerGatewayDeps,
     /** Shared by every session, so that pulls of the same versions share one copy. */
     private readonly gathered: GatheredWeights,
+    /** Shared by every session: one check runs at a time. */
+    private readonly finite: FiniteCheck,
   ) {
     this.on('hello', helloSchema, (request) => this.hello(request));
     this.on('pull', pullSchema, (request, id) => this.pull(request, this.registered(id)));
@@ -204,7 +209,7 @@ class WorkerSession {
     }
     const gradient =
       encoding === 'f16' ? halfBytesToFloats(request.gradient) : bytesToFloats(request.gradient);
-    const bad = firstNonFinite(gradient);
+    const bad = this.finite.firstNonFinite(gradient);
     if (bad >= 0) throw new HubError(ErrorCode.NonFinite, `gradient value ${bad} is ${gradient[bad]}`);
     const result = await coordinator.push(workerId, {
       piecesByShard: splitByShard(selection, gradient, shardRanges),
