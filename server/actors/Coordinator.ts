@@ -10,7 +10,6 @@ import type {
   CoordinatorStatus,
   GradientPush,
   PushResult,
-  RoundRecord,
   WorkAssignment,
   WorkerEvent,
   WorkerInfo,
@@ -20,19 +19,11 @@ import { GradientScreen, type GradientScreenOptions, type ScreenedGradient } fro
 import { MODE_STRATEGIES, type ModeOptions } from './modes/modeStrategies.js';
 import type { ModeHost, TrainingStrategy } from './modes/TrainingStrategy.js';
 import { PushLedger } from './PushLedger.js';
+import { pushBounded, RunCounters } from './RunCounters.js';
 import type { ShardRef } from './ShardRef.js';
 
-export type {
-  CoordinatorCheckpoint,
-  CoordinatorStatus,
-  GradientPush,
-  PushResult,
-  RoundRecord,
-  WorkAssignment,
-  WorkerEvent,
-  WorkerInfo,
-  WorkerStatus,
-} from './coordinatorTypes.js';
+export type * from './coordinatorTypes.js';
+export { MAX_STALENESS_BUCKET } from './RunCounters.js';
 
 export interface CoordinatorOptions extends Partial<ModeOptions> {
   readonly mode: TrainingMode;
@@ -51,10 +42,6 @@ export interface CoordinatorOptions extends Partial<ModeOptions> {
   readonly now?: () => number;
 }
 
-/** Smoothing of the reported training loss (exponential moving average over batches). */
-const LOSS_SMOOTHING = 0.1;
-export const MAX_STALENESS_BUCKET = 16;
-const RECENT_ROUNDS = 120;
 const RECENT_EVENTS = 50;
 const DEFAULT_LEASE_TIMEOUT_MS = 60_000;
 
@@ -69,18 +56,9 @@ export class Coordinator implements CoordinatorPort {
   private readonly options: CoordinatorOptions;
   private readonly now: () => number;
   private readonly workers = new Map<string, WorkerRecord>();
-  private readonly shardVersions: number[];
-  private readonly throughput: RateMeter;
+  private readonly counters: RunCounters;
   private nextWorkerId = 1;
-  private globalStep = 0;
-  private examplesSeen = 0;
-  private pushesAccepted = 0;
-  private trainLoss: number | null = null;
-  private readonly refusals: Record<string, number> = {};
-  private readonly stalenessCounts = new Array<number>(MAX_STALENESS_BUCKET + 1).fill(0);
-  private readonly recentRounds: RoundRecord[] = [];
   private readonly recentEvents: WorkerEvent[] = [];
-  private nextRoundId = 0;
   private readonly ledger = new PushLedger<PushResult>();
   private readonly batchSizer: BatchSizer | null;
   /** Gradients and weight changes differ in size by orders: each has its own norm history. */
@@ -97,23 +75,11 @@ export class Coordinator implements CoordinatorPort {
     this.options = options;
     this.currentMode = options.mode;
     this.now = options.now ?? Date.now;
-    this.shardVersions = options.shards.map(() => 0);
-    this.throughput = new RateMeter(10_000, this.now);
+    this.counters = new RunCounters(options.shards.length, this.now, options.restore);
     this.batchSizer = options.batchSizing ? new BatchSizer(options.batchSizing) : null;
     this.gradientScreen = new GradientScreen(options.screening ?? {});
     // --clip-norm is in gradient units; trust's screen is relative to recent norms, so it fits changes too.
     this.changeScreen = new GradientScreen({ trust: options.screening?.trust });
-    const saved = options.restore;
-    if (saved) {
-      this.globalStep = saved.globalStep;
-      this.examplesSeen = saved.examplesSeen;
-      this.pushesAccepted = saved.pushesAccepted;
-      this.trainLoss = saved.trainLoss;
-      this.nextRoundId = saved.nextRoundId;
-      saved.shardVersions.forEach((v, i) => (this.shardVersions[i] = v));
-      Object.assign(this.refusals, saved.refusals);
-      saved.staleness.forEach((n, i) => (this.stalenessCounts[i] = n));
-    }
     const modeOptions: ModeOptions = {
       roundTimeoutMs: options.roundTimeoutMs,
       replicasToAggregate: options.replicasToAggregate,
@@ -125,7 +91,7 @@ export class Coordinator implements CoordinatorPort {
       bufferSize: options.bufferSize,
     };
     const host = this.modeHost();
-    const nextRoundId = () => this.nextRoundId++;
+    const nextRoundId = () => this.counters.nextRoundId++;
     this.strategies = {
       async: MODE_STRATEGIES.async(host, modeOptions, nextRoundId),
       sync: MODE_STRATEGIES.sync(host, modeOptions, nextRoundId),
@@ -200,12 +166,12 @@ export class Coordinator implements CoordinatorPort {
    * by the updates the shard lost, and with --max-staleness refuse them all.
    */
   noteShardVersion(index: number, version: number): void {
-    this.shardVersions[index] = version;
+    this.counters.shardVersions[index] = version;
   }
 
   /** Counts a refused message (for the dashboard and metrics); the gateway has already answered it. */
   noteRefusal(workerId: string | undefined, code: string): void {
-    this.refusals[code] = (this.refusals[code] ?? 0) + 1;
+    this.counters.countRefusal(code);
     const worker = workerId === undefined ? undefined : this.workers.get(workerId);
     if (worker) worker.refused[code] = (worker.refused[code] ?? 0) + 1;
   }
@@ -247,14 +213,9 @@ export class Coordinator implements CoordinatorPort {
     const replies = await Promise.all(
       this.options.shards.map((shard, index) => shard.ask({ type: 'reset', weights: freshWeights(index) })),
     );
-    replies.forEach((reply, index) => (this.shardVersions[index] = reply.version));
+    replies.forEach((reply, index) => (this.counters.shardVersions[index] = reply.version));
     this.resetVersions = replies.map((reply) => reply.version);
-    this.globalStep = 0;
-    this.examplesSeen = 0;
-    this.pushesAccepted = 0;
-    this.trainLoss = null;
-    this.stalenessCounts.fill(0);
-    this.recentRounds.length = 0;
+    this.counters.reset();
     this.strategy.activate();
   }
 
@@ -330,14 +291,15 @@ export class Coordinator implements CoordinatorPort {
   }
 
   status(): CoordinatorStatus {
+    const counters = this.counters;
     return {
       mode: this.currentMode,
-      globalStep: this.globalStep,
-      examplesSeen: this.examplesSeen,
-      pushesAccepted: this.pushesAccepted,
+      globalStep: counters.globalStep,
+      examplesSeen: counters.examplesSeen,
+      pushesAccepted: counters.pushesAccepted,
       epoch: this.options.units.epochs,
-      trainLoss: this.trainLoss,
-      examplesPerSec: this.throughput.perSecond(),
+      trainLoss: counters.trainLoss,
+      examplesPerSec: counters.throughput.perSecond(),
       round: this.strategy.openRound,
       workers: [...this.workers.values()].map((w) => ({
         id: w.id,
@@ -352,9 +314,9 @@ export class Coordinator implements CoordinatorPort {
         connectedAt: w.connectedAt,
         lastSeen: w.lastSeen,
       })),
-      refusals: { ...this.refusals },
-      staleness: [...this.stalenessCounts],
-      recentRounds: [...this.recentRounds],
+      refusals: { ...counters.refusals },
+      staleness: [...counters.staleness],
+      recentRounds: [...counters.recentRounds],
       recentEvents: [...this.recentEvents],
     };
   }
@@ -365,16 +327,7 @@ export class Coordinator implements CoordinatorPort {
    * resend after the restart.
    */
   checkpoint(): CoordinatorCheckpoint {
-    return {
-      globalStep: this.globalStep,
-      examplesSeen: this.examplesSeen,
-      pushesAccepted: this.pushesAccepted,
-      trainLoss: this.trainLoss,
-      nextRoundId: this.nextRoundId,
-      shardVersions: [...this.shardVersions],
-      refusals: { ...this.refusals },
-      staleness: [...this.stalenessCounts],
-    };
+    return this.counters.checkpoint();
   }
 
   close(): void {
@@ -392,25 +345,18 @@ export class Coordinator implements CoordinatorPort {
       // An untrusted worker's pushes would be refused: a round does not wait for them.
       eligibleWorkers: () => [...this.workers.keys()].filter((worker) => !this.screen.refuses(worker)),
       hasWorkers: () => this.workers.size > 0,
-      globalStep: () => this.globalStep,
-      shardVersion: (index) => this.shardVersions[index],
+      globalStep: () => this.counters.globalStep,
+      shardVersion: (index) => this.counters.shardVersions[index],
       noteShardVersion: (index, version) => this.noteShardVersion(index, version),
       credit: (worker, examples) => {
-        this.pushesAccepted++;
+        this.counters.pushesAccepted++;
         worker.steps++;
         worker.examples += examples;
         worker.rate.record(examples);
       },
-      applied: (examples, loss) => {
-        this.globalStep++;
-        this.examplesSeen += examples;
-        this.throughput.record(examples);
-        this.trainLoss =
-          this.trainLoss === null ? loss : this.trainLoss + LOSS_SMOOTHING * (loss - this.trainLoss);
-        return this.globalStep;
-      },
-      recordRound: (record) => pushBounded(this.recentRounds, record, RECENT_ROUNDS),
-      countStaleness: (staleness) => this.stalenessCounts[Math.min(staleness, MAX_STALENESS_BUCKET)]++,
+      applied: (examples, loss) => this.counters.applied(examples, loss),
+      recordRound: (record) => this.counters.recordRound(record),
+      countStaleness: (staleness) => this.counters.countStaleness(staleness),
     };
   }
 
@@ -432,10 +378,4 @@ export class Coordinator implements CoordinatorPort {
     if (!worker) throw new HubError(ErrorCode.NotRegistered, 'send hello first');
     return worker;
   }
-}
-
-/** Appends, dropping the oldest entries beyond `limit`. */
-function pushBounded<T>(list: T[], item: T, limit: number): void {
-  list.push(item);
-  if (list.length > limit) list.splice(0, list.length - limit);
 }
