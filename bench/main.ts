@@ -10,7 +10,8 @@ import { measureGateways } from './gateways.js';
 import type { Log } from './log.js';
 import type { BenchResults } from './results.js';
 import { FULL, QUICK } from './settings.js';
-import { DEFAULT_SCALE_MODES, measureScale, SCALE_MODE_NAMES, type ScaleMode } from './scale.js';
+import { measureScale } from './scale.js';
+import { DEFAULT_SCALE_MODES, SCALE_MODE_NAMES, type ScaleMode } from './scaleModes.js';
 import { renderResults } from './table.js';
 import { measureTimeToAccuracy } from './timeToAccuracy.js';
 import { measureTransport } from './transport.js';
@@ -50,7 +51,10 @@ const program = new Command('npm run bench --')
     ),
   )
   .addOption(
-    new Option('--modes <modes>', `comma-separated arms of the scale phase (${SCALE_MODE_NAMES.join(', ')})`)
+    new Option(
+      '--modes <modes>',
+      `comma-separated training modes of the accuracy and scale phases (${SCALE_MODE_NAMES.join(', ')})`,
+    )
       .argParser(parseModes)
       .default(DEFAULT_SCALE_MODES, DEFAULT_SCALE_MODES.join(',')),
   )
@@ -194,11 +198,12 @@ try {
   await phase(
     'accuracy',
     'timeToAccuracy',
-    `two tabs through the hub vs one tab locally, to test accuracy ${settings.timeToAccuracy.target}`,
+    `two tabs through a hub of each of ${flags.modes.join(', ')} vs one tab locally, to test accuracy ${settings.timeToAccuracy.target} twice in a row`,
     async () =>
       measureTimeToAccuracy(
         await sharedBrowser(),
         results.workerOverhead?.chosenBackend ?? 'auto',
+        flags.modes,
         settings,
         detail,
       ),

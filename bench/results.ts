@@ -95,10 +95,13 @@ export interface TimeToAccuracyResult {
   readonly testExamples: number;
   readonly backend: string;
   readonly hubTabs: number;
-  readonly hub: AccuracyArm;
+  /** One hub arm per training mode measured (`--modes`), each against the same lone tab. */
+  readonly hubs: readonly {
+    readonly mode: string;
+    readonly hub: AccuracyArm;
+    readonly ratio: number | null;
+  }[];
   readonly local: AccuracyArm;
-  /** hub seconds / local seconds */
-  readonly ratio: number | null;
   /** Set in --quick mode: the target is lower than the issue's 0.97. */
   readonly note?: string;
 }

@@ -1,6 +1,4 @@
 import { Evaluator } from '../server/evaluation/Evaluator.js';
-import type { HubOptions } from '../server/options.js';
-import type { TrainingMode } from '../shared/protocol.js';
 import { SETTLE_AFTER_OPEN_MS, type BenchBrowser, type WorkerTab } from './browser.js';
 import { ChildServer } from './ChildServer.js';
 import { startBenchHub, using } from './hubs.js';
@@ -16,6 +14,7 @@ import type {
   ScaleWireRow,
 } from './results.js';
 import type { BenchSettings } from './settings.js';
+import { SCALE_MODES, type ScaleMode } from './scaleModes.js';
 import { median, ratio, sleep } from './stats.js';
 import {
   describe,
@@ -33,23 +32,6 @@ import {
   workerTabArm,
   type Arm,
 } from './workerOverhead.js';
-
-/**
- * The arms the scale phase can measure, by name: the hub options that turn each on; everything else
- * is the bench hub's defaults (server/options.ts DEFAULT_HUB_OPTIONS: local mode's 50 local steps,
- * outer nesterov 0.7 / 0.9, fp16 changes). Every training mode has one under its own name.
- */
-export const SCALE_MODES = {
-  async: { mode: 'async' },
-  sync: { mode: 'sync' },
-  local: { mode: 'local' },
-  // Issue 13's buffered variant (FedBuff): the outer step every 2 changes as they arrive, no rounds.
-  'local-buffered': { mode: 'local', localBuffer: 2 },
-} as const satisfies Record<TrainingMode, Partial<HubOptions>> & Record<string, Partial<HubOptions>>;
-export type ScaleMode = keyof typeof SCALE_MODES;
-export const SCALE_MODE_NAMES = Object.keys(SCALE_MODES) as readonly ScaleMode[];
-/** What `npm run bench` measures unless told (`--modes`): one arm per training mode. */
-export const DEFAULT_SCALE_MODES: readonly ScaleMode[] = ['async', 'sync', 'local'];
 
 const MODEL = 'cnn';
 const LINK = HOME_LINK;

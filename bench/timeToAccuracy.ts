@@ -16,6 +16,7 @@ import type { AccuracyArm, TimeToAccuracyResult } from './results.js';
 import type { BenchSettings } from './settings.js';
 import { median, ratio, sleep, waitFor } from './stats.js';
 import { localSettingsFor } from './workerOverhead.js';
+import { SCALE_MODES, type ScaleMode } from './scaleModes.js';
 
 const HUB_TABS = 2;
 const POLL_MS = 100;
@@ -41,12 +42,12 @@ export interface ArmRun {
 type MeasureNow = () => Promise<{ examples: number; accuracy: number }>;
 
 /**
- * Wall time to the target test accuracy: two tabs through the hub against one tab training locally,
- * in turns, each repetition from fresh weights. The clock of an arm starts when its tabs are told to
- * train (backends already chosen, pages loaded), so it covers joining, fetching data and training.
- * Both arms are measured the same way: every `everyExamples` examples a snapshot of the weights is
- * taken (its time is the one recorded) and evaluated on the same test examples in an evaluation
- * thread, while training goes on.
+ * Wall time to the target test accuracy: two tabs through a hub of each mode against one tab training
+ * locally, in turns, each repetition from fresh weights. The clock of an arm starts when its tabs are
+ * told to train (backends already chosen, pages loaded), so it covers joining, fetching data and
+ * training. Every arm is measured the same way: every `everyExamples` examples a snapshot of the
+ * weights is taken (its time is the one recorded) and evaluated on the same test examples in an
+ * evaluation thread, while training goes on; the target counts once two snapshots in a row meet it.
  *
  * The tabs use the backend that an auto probe picks (`backend`, from the worker overhead phase or a
  * probe here), forced, so that each repetition does not probe again.
@@ -54,32 +55,43 @@ type MeasureNow = () => Promise<{ examples: number; accuracy: number }>;
 export async function measureTimeToAccuracy(
   browser: BenchBrowser,
   backend: string,
+  modes: readonly ScaleMode[],
   settings: BenchSettings,
   log: Log,
 ): Promise<TimeToAccuracyResult> {
   const { target, reps } = settings.timeToAccuracy;
-  const hubRuns: ArmRun[] = [];
+  const hubRuns = new Map<ScaleMode, ArmRun[]>(modes.map((mode) => [mode, []]));
   const localRuns: ArmRun[] = [];
   await using(Evaluator.start({ model: 'cnn', testSubset: settings.testExamples }), async (evaluator) => {
     for (let rep = 0; rep < reps; rep++) {
       const arms = [
-        async () => hubRuns.push(await hubArm(browser, backend, settings, log)),
-        async () => localRuns.push(await localArm(browser, backend, evaluator, settings, log)),
+        ...modes.map((mode) => async () => {
+          const run = await hubArm(browser, backend, mode, settings, log);
+          hubRuns.get(mode)!.push(run);
+          return `${mode} ${describe(run)}`;
+        }),
+        async () => {
+          const run = await localArm(browser, backend, evaluator, settings, log);
+          localRuns.push(run);
+          return `local tab ${describe(run)}`;
+        },
       ];
-      for (const arm of rep % 2 === 0 ? arms : arms.reverse()) await arm();
-      log(`  repetition ${rep + 1}: hub ${describe(hubRuns.at(-1)!)}, local ${describe(localRuns.at(-1)!)}`);
+      const said: string[] = [];
+      for (const arm of rep % 2 === 0 ? arms : arms.reverse()) said.push(await arm());
+      log(`  repetition ${rep + 1}: ${said.join('; ')}`);
     }
   });
-  const hub = summarise(hubRuns);
   const local = summarise(localRuns);
   return {
     target,
     testExamples: settings.testExamples,
     backend,
     hubTabs: HUB_TABS,
-    hub,
+    hubs: modes.map((mode) => {
+      const hub = summarise(hubRuns.get(mode)!);
+      return { mode, hub, ratio: ratio(hub.seconds, local.seconds) };
+    }),
     local,
-    ratio: ratio(hub.seconds, local.seconds),
     note:
       settings.mode === 'quick'
         ? `--quick: target ${target} instead of 0.97, ${reps} repetition(s)`
@@ -90,10 +102,11 @@ export async function measureTimeToAccuracy(
 async function hubArm(
   browser: BenchBrowser,
   backend: string,
+  mode: ScaleMode,
   settings: BenchSettings,
   log: Log,
 ): Promise<ArmRun> {
-  const setup: HubArmSetup = { tabs: HUB_TABS, backend };
+  const setup: HubArmSetup = { tabs: HUB_TABS, backend, hub: SCALE_MODES[mode] };
   return trainThroughHub(browser, setup, settings.timeToAccuracy, settings.testExamples, log);
 }
 
@@ -238,8 +251,9 @@ export async function trainAlone(
 }
 
 /**
- * Measures the arm each `everyExamples` examples until a measurement reaches the target or the time
- * runs out. The time recorded for a measurement is when its snapshot was asked for.
+ * Measures the arm each `everyExamples` examples until two measurements in a row reach the target (a
+ * target held, not touched once) or the time runs out. The time and examples recorded are the first
+ * of the two: when its snapshot was asked for.
  */
 async function trainToTarget(
   started: number,
@@ -250,6 +264,8 @@ async function trainToTarget(
 ): Promise<ArmRun> {
   let next = everyExamples;
   let best = 0;
+  // The first of the latest measurements in a row at or above the target; null after one below it.
+  let heldSince: { seconds: number; examples: number } | null = null;
   for (;;) {
     const elapsed = () => (performance.now() - started) / 1000;
     if (elapsed() > maxSeconds) return { seconds: null, examples: null, best };
@@ -266,7 +282,9 @@ async function trainToTarget(
     log(
       `    ${at.toFixed(1)} s: ${measured.examples} examples, test accuracy ${measured.accuracy.toFixed(4)}`,
     );
-    if (measured.accuracy >= target) return { seconds: at, examples: measured.examples, best };
+    if (measured.accuracy < target) heldSince = null;
+    else if (heldSince === null) heldSince = { seconds: at, examples: measured.examples };
+    else return { ...heldSince, best };
     next = measured.examples + everyExamples;
     await sleep(0);
   }
