@@ -155,6 +155,7 @@ export async function createHub({
     outer: outerStep(options),
     bufferSize: options.localBuffer,
     leaseTimeoutMs: options.leaseTimeoutMs,
+    batchSize: options.batchSize,
     screening: { clipNorm: options.clipNorm, trust: options.trust },
     batchSizing:
       options.targetStepMs === undefined

@@ -34,7 +34,7 @@ export interface StepReport {
 
 export interface GradientWorkerOptions {
   readonly client: HubClient;
-  /** Examples per gradient (and per inner step in local mode); defaults to the hub's batch size. */
+  /** Examples per gradient (and per inner step in local mode), at most the hub's batch size (the default). */
   readonly batchSize?: number;
   /** Stop after this many accepted pushes. */
   readonly maxSteps?: number;
@@ -62,6 +62,8 @@ const RETRYABLE = new Set<string>([
   ErrorCode.DuplicateInRound,
   ErrorCode.BackupDropped,
   ErrorCode.TooStale,
+  // Only a coordinator restarted from its checkpoint forgets versions it served since: pull again.
+  ErrorCode.FutureVersion,
   ErrorCode.Paused,
   // The mode changed between the pull and the push (a gradient in local mode, a change in async or
   // sync): the next pull says what the mode wants now.
@@ -372,9 +374,13 @@ export class GradientWorker {
     if (waitMs !== undefined) await sleep(waitMs);
   }
 
-  /** An explicit batch size wins; then the hub's request (it sizes batches by speed); then its default. */
+  /**
+   * The hub's request (it sizes batches by speed), or else its default; an explicit batch size may
+   * ask for less, never more: the hub refuses a push that claims more examples than it asked for.
+   */
   private batchSize(pulled?: PulledWeights): number {
-    return this.options.batchSize ?? pulled?.batchSize ?? this.options.client.config.batchSize;
+    const asked = pulled?.batchSize ?? this.options.client.config.batchSize;
+    return Math.min(this.options.batchSize ?? asked, asked);
   }
 
   private reachedMaxSteps(): boolean {

@@ -34,6 +34,16 @@ export const ErrorCode = {
    * made for the mode before an admin switch. The worker pulls again and hears the current mode's work.
    */
   WrongUpdateKind: 'WRONG_UPDATE_KIND',
+  /**
+   * A push claims weights of a version the hub never served (a version from the future): the claim
+   * would dodge `--max-staleness` and the reset check. Pull, and push what was computed from that.
+   */
+  FutureVersion: 'FUTURE_VERSION',
+  /**
+   * A push claims more examples than the hub asked for (its batch size, times the inner steps in
+   * local mode), or more inner steps than the round's plan: examples weigh a round's mean and credit.
+   */
+  TooManyExamples: 'TOO_MANY_EXAMPLES',
   /** Sync mode averages whole gradients: a push must cover every shard. */
   SyncNeedsFullGradient: 'SYNC_NEEDS_FULL_GRADIENT',
   /** A work unit id that is not leased to this worker. */

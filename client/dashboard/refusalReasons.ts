@@ -42,6 +42,14 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     meaning: 'a gradient in local mode, or a weight change in async or sync mode (sent before a mode switch)',
     kind: 'rule',
   },
+  [ErrorCode.FutureVersion]: {
+    meaning: 'a push claiming weights of a version the hub never served',
+    kind: 'client',
+  },
+  [ErrorCode.TooManyExamples]: {
+    meaning: 'a push claiming more examples (or inner steps) than the hub asked for',
+    kind: 'client',
+  },
   [ErrorCode.NonFinite]: { meaning: 'gradient or weight change contains NaN or Infinity', kind: 'client' },
   [ErrorCode.BadLength]: { meaning: 'byte length does not match the shards or keys named', kind: 'client' },
   [ErrorCode.UnknownShard]: { meaning: 'shard index out of range, or repeated', kind: 'client' },

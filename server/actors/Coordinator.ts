@@ -18,6 +18,7 @@ import type {
 import { GradientScreen, type GradientScreenOptions, type ScreenedGradient } from './GradientScreen.js';
 import { MODE_STRATEGIES, type ModeOptions } from './modes/modeStrategies.js';
 import type { ModeHost, TrainingStrategy } from './modes/TrainingStrategy.js';
+import { PushClaims } from './PushClaims.js';
 import { PushLedger } from './PushLedger.js';
 import { pushBounded, RunCounters } from './RunCounters.js';
 import type { ShardRef } from './ShardRef.js';
@@ -33,6 +34,8 @@ export interface CoordinatorOptions extends Partial<ModeOptions> {
   readonly roundTimeoutMs: number;
   /** A work unit returns to the pool when its worker has sent nothing for this long. */
   readonly leaseTimeoutMs?: number;
+  /** The batch size the hub asks of every worker (without `batchSizing`): a push claims at most this. */
+  readonly batchSize?: number;
   /** Size each worker's batch from its speed so that a gradient takes about this long. */
   readonly batchSizing?: BatchSizerOptions;
   /** Norm clipping and per-worker trust, applied to every gradient before anything else. */
@@ -68,8 +71,7 @@ export class Coordinator implements CoordinatorPort {
   private closed = false;
   private isPaused = false;
   private currentMode: TrainingMode;
-  /** Shard versions right after the operator's last reset: gradients from older weights are refused. */
-  private resetVersions: readonly number[] | null = null;
+  private readonly claims: PushClaims;
 
   constructor(options: CoordinatorOptions) {
     this.options = options;
@@ -77,6 +79,10 @@ export class Coordinator implements CoordinatorPort {
     this.now = options.now ?? Date.now;
     this.counters = new RunCounters(options.shards.length, this.now, options.restore);
     this.batchSizer = options.batchSizing ? new BatchSizer(options.batchSizing) : null;
+    this.claims = new PushClaims(this.counters.shardVersions, {
+      batchLimit: options.batchSizing?.maxBatch ?? options.batchSize ?? DEFAULT_HUB_OPTIONS.batchSize,
+      localSteps: options.localSteps ?? DEFAULT_HUB_OPTIONS.localSteps,
+    });
     this.gradientScreen = new GradientScreen(options.screening ?? {});
     // --clip-norm is in gradient units; trust's screen is relative to recent norms, so it fits changes too.
     this.changeScreen = new GradientScreen({ trust: options.screening?.trust });
@@ -145,11 +151,13 @@ export class Coordinator implements CoordinatorPort {
   }
 
   /**
-   * The screen's verdict on a push. In a round, a participant whose push it refuses is let off the
-   * open round (it takes part again from the next one), so the round does not wait for it.
+   * The checks' verdict on a push: first what it claims (versions, examples), then the screen's on
+   * its values. In a round, a participant whose push is refused here is let off the open round (it
+   * takes part again from the next one), so the round does not wait for it.
    */
   private screened(workerId: string, push: GradientPush): ScreenedGradient {
     try {
+      this.claims.check(push);
       return this.screen.screen(workerId, push.piecesByShard);
     } catch (error) {
       this.strategy.refused(workerId);
@@ -167,6 +175,7 @@ export class Coordinator implements CoordinatorPort {
    */
   noteShardVersion(index: number, version: number): void {
     this.counters.shardVersions[index] = version;
+    this.claims.noteVersion(index, version);
   }
 
   /** Counts a refused message (for the dashboard and metrics); the gateway has already answered it. */
@@ -214,7 +223,7 @@ export class Coordinator implements CoordinatorPort {
       this.options.shards.map((shard, index) => shard.ask({ type: 'reset', weights: freshWeights(index) })),
     );
     replies.forEach((reply, index) => (this.counters.shardVersions[index] = reply.version));
-    this.resetVersions = replies.map((reply) => reply.version);
+    this.claims.noteReset(replies.map((reply) => reply.version));
     this.counters.reset();
     this.strategy.activate();
   }
@@ -268,7 +277,6 @@ export class Coordinator implements CoordinatorPort {
     this.requireRunning();
     const { outcome, duplicate } = this.ledger.once(push.pushId, async () => {
       const { piecesByShard, weight } = this.screened(workerId, push);
-      this.refuseFromBeforeReset(push);
       return this.strategy.push(worker, { ...push, piecesByShard }, weight);
     });
     if (!duplicate && push.computeMs !== undefined && push.localSteps === undefined)
@@ -358,19 +366,6 @@ export class Coordinator implements CoordinatorPort {
       recordRound: (record) => this.counters.recordRound(record),
       countStaleness: (staleness) => this.counters.countStaleness(staleness),
     };
-  }
-
-  private refuseFromBeforeReset(push: GradientPush): void {
-    const since = this.resetVersions;
-    if (since === null) return;
-    for (const index of push.piecesByShard.keys()) {
-      if ((push.versions[index] ?? 0) < since[index]) {
-        throw new HubError(
-          ErrorCode.TooStale,
-          'computed from weights of before the run was reset; pull fresh weights',
-        );
-      }
-    }
   }
 
   private requireWorker(workerId: string): WorkerRecord {

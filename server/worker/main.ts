@@ -16,7 +16,7 @@ const program = new Command('npm run worker --')
     ).argParser(integerIn(1, Number.MAX_SAFE_INTEGER)),
   )
   .addOption(
-    new Option('--batch-size <n>', "examples per gradient (default: the hub's)").argParser(
+    new Option('--batch-size <n>', "examples per gradient, at most the hub's (default: the hub's)").argParser(
       integerIn(1, 4096),
     ),
   )
