@@ -1,7 +1,7 @@
-import { mkdtemp, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { CheckpointCorruptError, decodeCheckpoint, encodeCheckpoint } from './checkpointFormat.js';
 import { CheckpointStore } from './CheckpointStore.js';
 
@@ -58,4 +58,49 @@ it('a store keeps the newest N, and loads the newest that passes its checks, nam
 it('an empty or missing folder has no checkpoint', async () => {
   const store = new CheckpointStore(join(tmpdir(), 'no-such-folder-for-checkpoints'), 3);
   expect(await store.loadNewest(() => 1)).toEqual({ checkpoint: null, skipped: [] });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const stepOf = (c: { header: unknown }) => (c.header as { step: number }).step;
+const stepCheckpoint = (step: number) => ({ header: { step }, blobs: new Map([['w', new Uint8Array(8).fill(step)]]) });
+
+it('orders by the sequence the files carry, not the wall clock: a clock that steps back changes nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ckpt-clock-'));
+  const store = new CheckpointStore(dir, 3);
+  // Each write an hour earlier than the one before (NTP stepping back, a VM restored from a snapshot).
+  let clock = Date.UTC(2030, 0, 1);
+  vi.spyOn(Date, 'now').mockImplementation(() => (clock -= 3_600_000));
+  for (let step = 1; step <= 5; step++) await store.write(stepCheckpoint(step), step);
+  // Pruning kept the newest three, and resume takes the newest.
+  expect((await store.loadNewest(stepOf)).checkpoint?.value).toBe(5);
+  expect(await Promise.all((await store.list()).map(async (f) => stepOf(decodeCheckpoint(await readFile(f)))))).toEqual([5, 4, 3]);
+  // A restarted process goes on from the highest sequence in the folder.
+  const restarted = new CheckpointStore(dir, 3);
+  await restarted.write(stepCheckpoint(6), 6);
+  expect((await restarted.loadNewest(stepOf)).checkpoint?.value).toBe(6);
+  expect(decodeCheckpoint(await readFile((await restarted.list())[0])).sequence).toBe(6);
+});
+
+it('a file whose name claims a later sequence than it carries (renamed, copied in) is skipped by name', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ckpt-renamed-'));
+  const store = new CheckpointStore(dir, 5);
+  await store.write(stepCheckpoint(1), 1);
+  await store.write(stepCheckpoint(2), 2);
+  const [newest, older] = await store.list();
+  await copyFile(older, join(dir, 'checkpoint-s000000000099-step1.ckpt'));
+  const loaded = await store.loadNewest(stepOf);
+  expect(loaded.checkpoint).toEqual({ value: 2, file: newest });
+  expect(loaded.skipped).toEqual([{ file: join(dir, 'checkpoint-s000000000099-step1.ckpt'), reason: expect.stringMatching(/renamed/) }]);
+});
+
+it('files named by time (before sequence numbers) still resume, as older than any numbered file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ckpt-legacy-'));
+  await writeFile(join(dir, 'checkpoint-001700000000000-0000-step7.ckpt'), encodeCheckpoint(stepCheckpoint(7)));
+  const store = new CheckpointStore(dir, 3);
+  expect((await store.loadNewest(stepOf)).checkpoint?.value).toBe(7);
+  await store.write(stepCheckpoint(8), 8);
+  expect((await store.loadNewest(stepOf)).checkpoint?.value).toBe(8);
 });

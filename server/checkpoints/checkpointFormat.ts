@@ -19,6 +19,11 @@ export class CheckpointCorruptError extends Error {
 export interface EncodedCheckpoint<H> {
   /** JSON-safe metadata. */
   readonly header: H;
+  /**
+   * Its place in its folder's order (CheckpointStore): 1, 2, 3, ... in the order written, whatever
+   * the wall clock says. Absent in files written before sequence numbers.
+   */
+  readonly sequence?: number;
   /** Named binary parts (weights, optimizer slots), each stored as raw bytes. */
   readonly blobs: ReadonlyMap<string, Uint8Array>;
 }
@@ -29,14 +34,14 @@ interface BlobEntry {
   readonly length: number;
 }
 
-export function encodeCheckpoint<H>({ header, blobs }: EncodedCheckpoint<H>): Buffer {
+export function encodeCheckpoint<H>({ header, blobs, sequence }: EncodedCheckpoint<H>): Buffer {
   const entries: BlobEntry[] = [];
   let offset = 0;
   for (const [name, bytes] of blobs) {
     entries.push({ name, offset, length: bytes.byteLength });
     offset += bytes.byteLength;
   }
-  const headerBytes = Buffer.from(JSON.stringify({ header, blobs: entries }), 'utf8');
+  const headerBytes = Buffer.from(JSON.stringify({ header, blobs: entries, sequence }), 'utf8');
   const length = Buffer.alloc(4);
   length.writeUInt32LE(headerBytes.byteLength);
   const parts = [MAGIC, length, headerBytes, ...[...blobs.values()].map(asBuffer)];
@@ -63,6 +68,7 @@ export function decodeCheckpoint<H>(file: Buffer): EncodedCheckpoint<H> {
   const parsed = JSON.parse(body.subarray(headerStart, blobsStart).toString('utf8')) as {
     header: H;
     blobs: BlobEntry[];
+    sequence?: number;
   };
   const blobs = new Map<string, Uint8Array>();
   for (const entry of parsed.blobs) {
@@ -73,7 +79,7 @@ export function decodeCheckpoint<H>(file: Buffer): EncodedCheckpoint<H> {
     // A copy: Float32Array views need 4-byte alignment, which a slice of the file does not promise.
     blobs.set(entry.name, new Uint8Array(body.subarray(start, start + entry.length)));
   }
-  return { header: parsed.header, blobs };
+  return { header: parsed.header, blobs, sequence: parsed.sequence };
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
