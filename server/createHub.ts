@@ -73,6 +73,11 @@ export interface Hub {
    * shards, the coordinator's state only (no shards: each shard process checkpoints itself).
    */
   checkpoint(): Promise<RunCheckpoint>;
+  /**
+   * A shutdown's first step: no more pushes are taken (SHUTTING_DOWN), and every one taken is applied
+   * and answered. A checkpoint after this holds every push the hub acknowledged.
+   */
+  stopIntake(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -369,6 +374,7 @@ export async function createHub({
         },
       };
     },
+    stopIntake: () => coordinator.stopIntake(),
     async close() {
       evaluation.close();
       dashboard.close();

@@ -14,6 +14,7 @@ import {
   type CheckpointOptions,
   type WrittenCheckpoint,
 } from './checkpoints/Checkpointer.js';
+import { restoredSettings } from './checkpoints/resumeRule.js';
 import { initNodeTf } from './tf/initNodeTf.js';
 
 export interface RunningHub {
@@ -44,7 +45,7 @@ export interface ListenOptions {
  * coordinator's state only.
  */
 export async function startHub(
-  options: HubOptions,
+  flags: HubOptions,
   listen: ListenOptions,
   checkpoints?: CheckpointOptions,
   remoteShards?: readonly ShardRef[],
@@ -52,7 +53,7 @@ export async function startHub(
   const log = listen.log ?? (() => undefined);
   await initNodeTf();
   const mnist = await loadMnist();
-  const plan = checkpoints ? await planResume(checkpoints, options) : null;
+  const plan = checkpoints ? await planResume(checkpoints, flags) : null;
   for (const { file, reason } of plan?.skipped ?? []) {
     log(`hub: checkpoint ${file} is damaged (${reason}); using the one before it`);
   }
@@ -64,6 +65,10 @@ export async function startHub(
     log(
       `hub: resumed from ${plan!.file}: step ${resume.coordinator.globalStep}, ${accuracy}saved ${age} s ago`,
     );
+  }
+  const { settings: options, overridden } = restoredSettings(resume?.config, flags);
+  if (overridden.length > 0) {
+    log(`hub: the checkpoint restores what the operator changed during the run: ${overridden.join('; ')}`);
   }
   let checkpointer: Checkpointer | null = null;
   const adminToken = listen.adminToken ?? generateAdminToken();
@@ -127,7 +132,9 @@ export async function startHub(
     adminToken,
     checkpointNow: checkpointer ? () => checkpointer!.writeNow() : undefined,
     async close() {
-      // The last checkpoint first, while the evaluator still runs.
+      // Intake stops first, so that the last checkpoint (written while the evaluator still runs)
+      // holds every push acknowledged; a push arriving meanwhile is refused, not lost.
+      await hub.stopIntake();
       await checkpointer?.close();
       await hub.close();
       http.closeAllConnections();

@@ -65,6 +65,7 @@ const RETRYABLE = new Set<string>([
   // Only a coordinator restarted from its checkpoint forgets versions it served since: pull again.
   ErrorCode.FutureVersion,
   ErrorCode.Paused,
+  ErrorCode.ShuttingDown,
   // The mode changed between the pull and the push (a gradient in local mode, a change in async or
   // sync): the next pull says what the mode wants now.
   ErrorCode.WrongUpdateKind,
@@ -86,6 +87,8 @@ const MAX_COMPUTE_MS = 3_600_000;
 const WAIT_BEFORE_RETRY_MS = new Map<string, number>([
   [ErrorCode.Paused, PAUSED_RETRY_MS],
   [ErrorCode.ShardUnavailable, SHARD_RETRY_MS],
+  // The hub is going down (for a restart, often): the connection drops and reconnects meanwhile.
+  [ErrorCode.ShuttingDown, SHARD_RETRY_MS],
 ]);
 
 /** How long to wait after this error before asking again; undefined when it is no "not now". */

@@ -71,6 +71,11 @@ export const ErrorCode = {
    * nothing was changed on that shard. Workers wait a moment and pull again.
    */
   ShardUnavailable: 'SHARD_UNAVAILABLE',
+  /**
+   * The hub is shutting down: it takes no more pushes, so that its last checkpoint holds every one it
+   * acknowledged. Nothing of this push was applied; the worker sends it again once the hub is back.
+   */
+  ShuttingDown: 'SHUTTING_DOWN',
   /** An unexpected failure inside the hub; details are in the hub's log, not in the reply. */
   Internal: 'INTERNAL',
 } as const;

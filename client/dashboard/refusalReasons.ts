@@ -50,6 +50,10 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     meaning: 'a push claiming more examples (or inner steps) than the hub asked for',
     kind: 'client',
   },
+  [ErrorCode.ShuttingDown]: {
+    meaning: 'a push that arrived while the hub was shutting down (not applied; sent again after the restart)',
+    kind: 'rule',
+  },
   [ErrorCode.NonFinite]: { meaning: 'gradient or weight change contains NaN or Infinity', kind: 'client' },
   [ErrorCode.BadLength]: { meaning: 'byte length does not match the shards or keys named', kind: 'client' },
   [ErrorCode.UnknownShard]: { meaning: 'shard index out of range, or repeated', kind: 'client' },

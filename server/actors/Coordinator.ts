@@ -69,6 +69,8 @@ export class Coordinator implements CoordinatorPort {
   private readonly changeScreen: GradientScreen;
   private readonly strategies: Record<TrainingMode, TrainingStrategy>;
   private closed = false;
+  /** Set by stopIntake: pushes are refused SHUTTING_DOWN. */
+  private intakeStopped = false;
   private isPaused = false;
   private currentMode: TrainingMode;
   private readonly claims: PushClaims;
@@ -275,10 +277,14 @@ export class Coordinator implements CoordinatorPort {
     const worker = this.requireWorker(workerId);
     this.touch(workerId);
     this.requireRunning();
+    if (this.intakeStopped) {
+      throw new HubError(ErrorCode.ShuttingDown, 'the hub is shutting down; push again once it is back');
+    }
     const { outcome, duplicate } = this.ledger.once(push.pushId, async () => {
       const { piecesByShard, weight } = this.screened(workerId, push);
       return this.strategy.push(worker, { ...push, piecesByShard }, weight);
     });
+
     if (!duplicate && push.computeMs !== undefined && push.localSteps === undefined)
       this.batchSizer?.record(workerId, push.examples, push.computeMs);
     return duplicate ? { ...(await outcome), duplicate } : outcome;
@@ -338,8 +344,20 @@ export class Coordinator implements CoordinatorPort {
     return this.counters.checkpoint();
   }
 
+  /**
+   * The first step of a shutdown: pushes are refused from now on (SHUTTING_DOWN), an open round is
+   * applied with what it has, and every push already taken is applied and answered. A checkpoint
+   * written after this holds every push the hub acknowledged.
+   */
+  async stopIntake(): Promise<void> {
+    this.intakeStopped = true;
+    await this.strategy.deactivate();
+    await this.ledger.settled();
+  }
+
   close(): void {
     this.closed = true;
+    this.intakeStopped = true;
     const error = new HubError(ErrorCode.Internal, 'the hub is shutting down');
     for (const strategy of Object.values(this.strategies)) strategy.close(error);
   }

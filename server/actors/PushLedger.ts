@@ -5,6 +5,8 @@
  */
 export class PushLedger<R> {
   private readonly outcomes = new Map<string, Promise<R>>();
+  /** Outcomes not settled yet (applying, or waiting for their round), for `settled`. */
+  private readonly pending = new Set<Promise<R>>();
 
   constructor(private readonly capacity = 10_000) {}
 
@@ -18,6 +20,9 @@ export class PushLedger<R> {
     if (known) return { outcome: known, duplicate: true };
     const outcome = apply();
     this.outcomes.set(pushId, outcome);
+    this.pending.add(outcome);
+    const settle = () => this.pending.delete(outcome);
+    outcome.then(settle, settle);
     outcome.catch(() => {
       if (this.outcomes.get(pushId) === outcome) this.outcomes.delete(pushId);
     });
@@ -26,5 +31,10 @@ export class PushLedger<R> {
       this.outcomes.delete(this.outcomes.keys().next().value as string);
     }
     return { outcome, duplicate: false };
+  }
+
+  /** Resolves once every push run so far (and any run meanwhile) has its outcome. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 }

@@ -1,5 +1,6 @@
 import type { HubOptions } from '../options.js';
 import type { EncodedCheckpoint } from './checkpointFormat.js';
+import { CheckpointScheduler } from './CheckpointScheduler.js';
 import { CheckpointStore, type LoadResult } from './CheckpointStore.js';
 import {
   checkCompatible,
@@ -47,54 +48,40 @@ export function readNewest(dir: string): Promise<LoadResult<RunCheckpoint>> {
 }
 
 /**
- * Writes the run's checkpoints: every `intervalMs` while the global step moves, on request, and a
- * last one on close. One write at a time; a request during a write waits for it and writes after.
+ * Writes the run's checkpoints (CheckpointScheduler: every `intervalMs` while the global step moves,
+ * on request, and a last one on close) into a CheckpointStore.
  */
 export class Checkpointer {
-  private readonly store: CheckpointStore;
-  private readonly timer: ReturnType<typeof setInterval>;
-  private chain: Promise<unknown> = Promise.resolve();
+  private readonly scheduler: CheckpointScheduler<WrittenCheckpoint>;
   private lastStep: number;
 
   constructor(
-    private readonly options: CheckpointOptions,
-    private readonly capture: () => Promise<RunCheckpoint>,
-    private readonly currentStep: () => number,
-    private readonly log: (line: string) => void,
+    options: CheckpointOptions,
+    capture: () => Promise<RunCheckpoint>,
+    currentStep: () => number,
+    log: (line: string) => void,
     /** The step the run resumed at (nothing new to save until it moves). */
     startStep: number | null,
   ) {
-    this.store = new CheckpointStore(options.dir, options.keep);
+    const store = new CheckpointStore(options.dir, options.keep);
     this.lastStep = startStep ?? -1;
-    this.timer = setInterval(() => {
-      if (this.currentStep() !== this.lastStep) {
-        this.writeNow().catch((error: unknown) => this.log(`checkpoint failed: ${describe(error)}`));
-      }
-    }, options.intervalMs);
-    this.timer.unref();
+    const write = async (): Promise<WrittenCheckpoint> => {
+      const run = await capture();
+      const file = await store.write(encodeRunCheckpoint(run), run.coordinator.globalStep);
+      this.lastStep = run.coordinator.globalStep;
+      const accuracy = run.evaluation ? `, test accuracy ${run.evaluation.accuracy.toFixed(4)}` : '';
+      log(`checkpoint: step ${run.coordinator.globalStep}${accuracy} -> ${file}`);
+      return { file, globalStep: run.coordinator.globalStep };
+    };
+    this.scheduler = new CheckpointScheduler(options.intervalMs, write, () => currentStep() !== this.lastStep, log);
   }
 
   writeNow(): Promise<WrittenCheckpoint> {
-    const job = this.chain.then(async () => {
-      const run = await this.capture();
-      const file = await this.store.write(encodeRunCheckpoint(run), run.coordinator.globalStep);
-      this.lastStep = run.coordinator.globalStep;
-      const accuracy = run.evaluation ? `, test accuracy ${run.evaluation.accuracy.toFixed(4)}` : '';
-      this.log(`checkpoint: step ${run.coordinator.globalStep}${accuracy} -> ${file}`);
-      return { file, globalStep: run.coordinator.globalStep };
-    });
-    this.chain = job.catch(() => undefined);
-    return job;
+    return this.scheduler.writeNow();
   }
 
-  /** Stops the timer and writes a last checkpoint if anything changed since the previous one. */
-  async close(): Promise<WrittenCheckpoint | null> {
-    clearInterval(this.timer);
-    await this.chain;
-    return this.currentStep() === this.lastStep ? null : this.writeNow();
+  /** Stops the timer and writes a last checkpoint if the step moved since the previous one. */
+  close(): Promise<WrittenCheckpoint | null> {
+    return this.scheduler.close();
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -3,7 +3,9 @@ import { shardRanges, type ShardRange } from '../../shared/layout.js';
 import type { ModelName } from '../../shared/models.js';
 import { ShardActor } from '../actors/ShardActor.js';
 import type { AggregationRule } from '../aggregation/robustAggregate.js';
+import { CheckpointScheduler } from '../checkpoints/CheckpointScheduler.js';
 import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
+import { restoredSettings } from '../checkpoints/resumeRule.js';
 import { createUpdateRule, type OptimizerName } from '../optimizers/updateRules.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 import { initialFlatWeights } from '../initialWeights.js';
@@ -91,7 +93,7 @@ export async function runShardProcess(options: ShardProcessOptions): Promise<Run
       checkpoint.file,
     );
   }
-  let learningRate = saved?.learningRate ?? options.learningRate;
+  let { learningRate } = restoredSettings(saved, { learningRate: options.learningRate }).settings;
   const actor = new ShardActor({
     index,
     offset: range.offset,
@@ -151,11 +153,10 @@ export async function runShardProcess(options: ShardProcessOptions): Promise<Run
       `on NATS subject ${host.subject} (${options.natsUrl})`,
   );
 
-  // One write at a time; the state is captured synchronously between two messages.
-  let writing: Promise<unknown> = Promise.resolve();
-  const checkpointNow = (): Promise<string> => {
-    const job = writing.then(async () => {
-      dirty = false;
+  // The state is captured synchronously between two messages.
+  const write = async (): Promise<string> => {
+    dirty = false;
+    try {
       const state: SavedShard = {
         savedAt: Date.now(),
         model: options.model,
@@ -167,17 +168,19 @@ export async function runShardProcess(options: ShardProcessOptions): Promise<Run
       const file = await store.write(encodeShardCheckpoint(state), state.shard.version);
       log(`shard ${index}: checkpoint at version ${state.shard.version} -> ${file}`);
       return file;
-    });
-    writing = job.catch((error: unknown) => {
+    } catch (error) {
       dirty = true;
       log(`shard ${index}: checkpoint failed: ${describe(error)}`);
-    });
-    return job;
+      throw error;
+    }
   };
-  const timer = setInterval(() => {
-    if (dirty) checkpointNow().catch(() => undefined);
-  }, options.checkpointEveryMs);
-  timer.unref();
+  const scheduler = new CheckpointScheduler(
+    options.checkpointEveryMs,
+    write,
+    () => dirty,
+    () => undefined,
+  );
+  const checkpointNow = (): Promise<string> => scheduler.writeNow();
 
   let closing: Promise<void> | null = null;
   return {
@@ -188,12 +191,10 @@ export async function runShardProcess(options: ShardProcessOptions): Promise<Run
     closed: connection.closed(),
     close: () =>
       (closing ??= (async () => {
-        clearInterval(timer);
         // Stop taking requests first, so that the last checkpoint holds every update answered.
         await host.close().catch((error: unknown) => log(`shard ${index}: ${describe(error)}`));
-        await writing;
         try {
-          if (dirty) await checkpointNow();
+          await scheduler.close();
         } finally {
           if (!connection.isClosed()) await connection.drain().catch(() => connection.close());
         }

@@ -145,3 +145,26 @@ it('the exported model loads with tf.loadLayersModel and scores the accuracy the
   model.dispose();
   expect(Math.abs(accuracy - reported.accuracy)).toBeLessThanOrEqual(1e-3);
 });
+
+it('a resume restores what the operator changed during the run (learning rate, mode), as shard processes do', async () => {
+  const first = await start();
+  const admin = (action: string, body: object) =>
+    fetch(`${first.url}/api/admin/${action}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${first.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  expect((await admin('learning-rate', { learningRate: 0.0005 })).status).toBe(200);
+  expect((await admin('mode', { mode: 'sync' })).status).toBe(200);
+  await first.checkpointNow!();
+  await stop(first);
+
+  const log: string[] = [];
+  const second = await start(OPTIONS, log);
+  const status = await second.hub.status();
+  expect(status.learningRate).toBe(0.0005);
+  expect(status.mode).toBe('sync');
+  expect(log.join('\n')).toMatch(
+    /restores what the operator changed.*learning rate 0\.0005 \(the flags say 0\.001\); mode sync/,
+  );
+});
