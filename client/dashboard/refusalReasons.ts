@@ -51,7 +51,8 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     kind: 'client',
   },
   [ErrorCode.ShuttingDown]: {
-    meaning: 'a push that arrived while the hub was shutting down (not applied; sent again after the restart)',
+    meaning:
+      'a push that arrived while the hub was shutting down (not applied; sent again after the restart)',
     kind: 'rule',
   },
   [ErrorCode.NonFinite]: { meaning: 'gradient or weight change contains NaN or Infinity', kind: 'client' },
