@@ -330,18 +330,22 @@ describe('Coordinator, sync mode', () => {
     await expect(hub.coordinator.roundFor(b)).resolves.toBe(1);
   });
 
-  it('the deadline re-opens an empty round without a step', async () => {
+  it('the deadline re-opens an empty round without a step; a late push for it joins the open round', async () => {
     const hub = makeHub('sync');
     const a = hub.coordinator.join({ backend: 'wasm' });
     await vi.advanceTimersByTimeAsync(TIMEOUT_MS);
     expect(hub.coordinator.status()).toMatchObject({ round: 1, globalStep: 0 });
     expect(versionsOf(hub)).toEqual([0, 0, 0]);
-    expect(await codeOf(hub.coordinator.push(a, push(gradient(1), { round: 0 })))).toBe(ErrorCode.StaleRound);
     await expect(hub.coordinator.roundFor(a)).resolves.toBe(1);
     await vi.advanceTimersByTimeAsync(3 * TIMEOUT_MS);
     expect(hub.coordinator.status()).toMatchObject({ round: 4, globalStep: 0 });
     // Only the open round's timer is alive.
     expect(vi.getTimerCount()).toBe(1);
+    // Nothing was applied since round 0: a gradient computed for it is as good as one for round 4.
+    await expect(hub.coordinator.push(a, push(gradient(1), { round: 0 }))).resolves.toMatchObject({
+      globalStep: 1,
+    });
+    expect(versionsOf(hub)).toEqual([1, 1, 1]);
   });
 
   it('names STALE_ROUND, NOT_IN_ROUND and DUPLICATE_IN_ROUND, and none of them changes anything', async () => {
@@ -478,6 +482,8 @@ class SyncModel {
   /** Per closed round, the other count `participants` may rightly hold (see closedRounds). */
   readonly waitedFor: number[] = [];
   nextRoundId = 0;
+  /** The id of the last round that applied an update (-1: none yet). */
+  lastAppliedRound = -1;
   globalStep = 0;
   examplesSeen = 0;
   pushesAccepted = 0;
@@ -565,6 +571,11 @@ class SyncModel {
       );
     }
     const round = this.round;
+    // A gradient for an earlier round with no update applied since was computed on the open
+    // round's weights (rounds in between closed empty): it counts for the open round.
+    if (round && roundId !== undefined && roundId < round.id && roundId > this.lastAppliedRound) {
+      roundId = round.id;
+    }
     if (!round || roundId !== round.id) {
       const closed = this.lastClosed;
       const wanted = this.replicas;
@@ -658,6 +669,7 @@ class SyncModel {
 
   private close(round: ModelRound): void {
     this.globalStep++;
+    this.lastAppliedRound = round.id;
     this.examplesSeen += round.examples;
     // sgd, rate 1: the example-weighted mean gradient times the number of gradients averaged.
     const count = round.gradients.length;

@@ -62,6 +62,13 @@ export abstract class RoundStrategy implements TrainingStrategy {
   /** Pulls waiting for a round their worker takes part in. */
   private waiters: Waiter[] = [];
   private active = false;
+  /**
+   * The first round opened on the weights as they are now: rounds from it on were reopened empty, so
+   * a push computed for any of them was computed on the open round's weights.
+   */
+  private sameWeightsSince = 0;
+  /** The weights changed (a round applied, a reset, another mode's turn): the next round starts anew. */
+  private weightsChanged = true;
 
   constructor(
     protected readonly host: ModeHost,
@@ -96,6 +103,7 @@ export abstract class RoundStrategy implements TrainingStrategy {
 
   activate(): void {
     this.active = true;
+    this.weightsChanged = true;
     if (this.round === null && this.host.hasWorkers()) this.open();
   }
 
@@ -148,6 +156,10 @@ export abstract class RoundStrategy implements TrainingStrategy {
     this.checkPush(push);
     const round = this.round;
     const wanted = this.rounds.replicasToAggregate;
+    if (round && !round.closing && this.onSameWeights(push.round, round)) {
+      // Late for a round that closed empty: nothing was applied since, so it is as good as on time.
+      push = { ...push, round: round.id };
+    }
     if (!round || round.closing || push.round !== round.id) {
       const closed = this.lastClosed;
       if (
@@ -203,6 +215,7 @@ export abstract class RoundStrategy implements TrainingStrategy {
   }
 
   dropForReset(): void {
+    this.weightsChanged = true;
     const round = this.round;
     if (round && !round.closing) {
       round.closing = true;
@@ -220,6 +233,15 @@ export abstract class RoundStrategy implements TrainingStrategy {
     for (const waiter of this.round?.waiting ?? []) waiter.reject(error);
     this.waiters = [];
     this.round = null;
+  }
+
+  /**
+   * Whether a push for round `id` was computed on the weights `open` hands out: `id` is an earlier
+   * round that was reopened empty (every worker slower than the deadline), with no update since.
+   * Without this, such a run would never move: each late push refused STALE_ROUND, each round empty.
+   */
+  private onSameWeights(id: number | undefined, open: Round): boolean {
+    return id !== undefined && id < open.id && id >= this.sameWeightsSince;
   }
 
   /** The open round stops waiting for this worker, and closes if it was the last. */
@@ -256,6 +278,10 @@ export abstract class RoundStrategy implements TrainingStrategy {
       deadlineAt: openedAt + this.deadlineMs(),
     };
     this.round = round;
+    if (this.weightsChanged) {
+      this.sameWeightsSince = round.id;
+      this.weightsChanged = false;
+    }
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) waiter.resolve(this.assignment(round));
@@ -292,6 +318,7 @@ export abstract class RoundStrategy implements TrainingStrategy {
     this.lastClosed = round;
     clearTimeout(round.deadline);
     try {
+      this.weightsChanged = true;
       const applied = await this.apply(round);
       applied.versions.forEach((version, index) => this.host.noteShardVersion(index, version));
       const globalStep = this.host.applied(round.examples, round.lossSum / round.received.size);
