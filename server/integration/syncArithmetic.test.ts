@@ -84,3 +84,48 @@ it('a round waiting for a worker that vanished closes at its deadline with the g
   expect(reply.globalStep).toBe(1);
   expect((await hub.hub.status()).examplesSeen).toBe(8);
 });
+
+it('--trust weights each gradient of a sync round by its worker trust (a worker that sent an outlier counts less)', async () => {
+  const lr = 0.01;
+  hub = await startTestHub({ mode: 'sync', shards: 2, optimizer: 'sgd', learningRate: lr, trust: true });
+  const [a, b] = [await connectClient(hub), await connectClient(hub)];
+  clients.push(a, b);
+  // g and -g: every honest norm is exactly the same, so none is clipped and none is an outlier.
+  const g = testGradient(hub.hub.layout.totalLength, 5).map((v) => v * 0.01);
+  const minusG = g.map((v) => -v);
+  const round = async (pushes: [HubClient, Float32Array][]) => {
+    const pulls = await Promise.all(pushes.map(([c]) => c.pull()));
+    return Promise.allSettled(
+      pushes.map(([c, gradient], i) =>
+        c.push({ gradient, versions: pulls[i].versions, round: pulls[i].round, examples: 64, loss: 1 }),
+      ),
+    );
+  };
+  // Enough accepted norms for the screen to call one out of line.
+  for (let i = 0; i < 5; i++)
+    await round([
+      [a, g],
+      [b, minusG],
+    ]);
+  // b's outlier is refused and halves its trust; the round closes with a's gradient alone.
+  const outlier = await round([[b, g.map((v) => v * 1000)]]);
+  expect(outlier[0]).toMatchObject({ status: 'rejected', reason: { code: 'OUTLIER' } });
+  await round([[a, g]]);
+  const before = await hub.hub.weights();
+  const last = await round([
+    [a, g],
+    [b, minusG],
+  ]);
+  expect(last.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+  const after = await hub.hub.weights();
+  // b's trust: 0.5 after the outlier, + 0.02 for this good push (gradientGuard's recovery).
+  const trustB = 0.52;
+  const weightA = 64;
+  const weightB = 64 * trustB;
+  let worst = 0;
+  for (let i = 0; i < before.length; i++) {
+    const mean = (weightA * g[i] + weightB * minusG[i]) / (weightA + weightB);
+    worst = Math.max(worst, Math.abs(after[i] - (before[i] - lr * 2 * mean)));
+  }
+  expect(worst).toBeLessThan(1e-7);
+});

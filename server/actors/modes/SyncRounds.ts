@@ -4,7 +4,7 @@ import { refuseWrongKind } from './updateKind.js';
 
 /**
  * Sync mode (TensorFlow's SyncReplicasOptimizer): each round averages one gradient per worker,
- * weighted by its examples, and every shard applies the mean with its update rule at the learning
+ * weighted by its examples (times its worker's trust with `--trust`), and every shard applies the mean with its update rule at the learning
  * rate times the number of gradients.
  */
 export class SyncRounds extends RoundStrategy {
@@ -22,10 +22,16 @@ export class SyncRounds extends RoundStrategy {
     refuseWrongKind('sync', push);
   }
 
-  protected async accumulate(round: Round, push: GradientPush): Promise<void> {
+  /** Weighted by its examples times its worker's trust (`--trust`; 1 without): a suspect counts less. */
+  protected async accumulate(round: Round, push: GradientPush, trust: number): Promise<void> {
     await Promise.all(
       [...push.piecesByShard].map(([index, pieces]) =>
-        this.host.shards[index].ask({ type: 'accumulate', round: round.id, pieces, weight: push.examples }),
+        this.host.shards[index].ask({
+          type: 'accumulate',
+          round: round.id,
+          pieces,
+          weight: push.examples * trust,
+        }),
       ),
     );
   }
