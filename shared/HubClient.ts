@@ -39,6 +39,11 @@ export interface HubClientOptions {
    * (the connection ends; see onDisconnect).
    */
   readonly reconnect?: boolean;
+  /**
+   * The identity an earlier session was issued (a browser keeps it in localStorage): the hub gives
+   * back the volunteer's trust. Absent: the hub issues one, kept for every reconnect (`identity`).
+   */
+  readonly identity?: string;
 }
 
 export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
@@ -85,7 +90,7 @@ export class HubClient {
   private readonly options: HubClientOptions;
   private readonly clientId = randomId();
   private pushCounter = 0;
-  private session: { workerId: string; config: RunConfig };
+  private session: Session;
   /** Resolves while registered; replaced by a pending one while reconnecting. */
   private registered: Promise<void> = Promise.resolve();
   private markRegistered: () => void = () => undefined;
@@ -94,10 +99,10 @@ export class HubClient {
   /** Incremented by every successful hello after the first: the hub has forgotten earlier leases. */
   private sessionNumber = 0;
 
-  private constructor(socket: HubSocket, options: HubClientOptions, workerId: string, config: RunConfig) {
+  private constructor(socket: HubSocket, options: HubClientOptions, session: Session) {
     this.socket = socket;
     this.options = options;
-    this.session = { workerId, config };
+    this.session = session;
     socket.on('disconnect', (reason) => this.onConnectionLost(reason));
     socket.on('connect', () => void this.onReconnected());
   }
@@ -130,9 +135,9 @@ export class HubClient {
           );
         });
       });
-      const { workerId, config } = await hello(socket, options);
+      const session = await hello(socket, options, options.identity);
       socket.io.reconnection(options.reconnect ?? false);
-      return new HubClient(socket, options, workerId, config);
+      return new HubClient(socket, options, session);
     } catch (error) {
       socket.disconnect();
       throw error;
@@ -145,6 +150,11 @@ export class HubClient {
 
   get config(): RunConfig {
     return this.session.config;
+  }
+
+  /** The volunteer's identity token from the hub: keep it to be known again (it is a secret). */
+  get identity(): string {
+    return this.session.identity;
   }
 
   get connected(): boolean {
@@ -288,7 +298,7 @@ export class HubClient {
   private async onReconnected(): Promise<void> {
     if (this.state !== 'reconnecting') return;
     try {
-      const session = await hello(this.socket, this.options);
+      const session = await hello(this.socket, this.options, this.identity);
       if (session.config.model !== this.config.model || session.config.params !== this.config.params) {
         this.setState('closed', `the hub now trains ${session.config.model}; start again`);
         this.socket.disconnect();
@@ -315,17 +325,25 @@ export class HubClient {
   }
 }
 
+interface Session {
+  readonly workerId: string;
+  readonly identity: string;
+  readonly config: RunConfig;
+}
+
 async function hello(
   socket: HubSocket,
   options: HubClientOptions,
-): Promise<{ workerId: string; config: RunConfig }> {
+  identity: string | undefined,
+): Promise<Session> {
   const reply = await socket.timeout(options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS).emitWithAck('hello', {
     protocolVersion: PROTOCOL_VERSION,
     backend: options.backend,
     device: options.device,
+    identity,
   });
-  const { workerId, config } = unwrap('hello', reply);
-  return { workerId, config };
+  const { workerId, config, identity: issued } = unwrap('hello', reply);
+  return { workerId, config, identity: issued };
 }
 
 function unwrap<R extends Reply<object>>(event: string, reply: R): Extract<R, { ok: true }> {

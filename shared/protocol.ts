@@ -39,6 +39,14 @@ export const helloSchema = z.strictObject({
   backend: z.string().min(1).max(32),
   /** Human-readable device, e.g. the WebGPU adapter; shown on the dashboard. */
   device: z.string().max(200).optional(),
+  /**
+   * The identity the hub issued at an earlier hello (see HelloReply): the volunteer's trust and
+   * checks follow it. A token this hub did not issue is a newcomer's, like none at all.
+   */
+  identity: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,64}$/, 'an identity is 16-64 characters of [A-Za-z0-9_-]')
+    .optional(),
 });
 export type HelloRequest = z.infer<typeof helloSchema>;
 
@@ -135,7 +143,11 @@ export interface LocalRoundPlan {
 
 export type Reply<T> = ({ ok: true } & T) | { ok: false; error: HubErrorBody };
 
-export type HelloReply = Reply<{ workerId: string; config: RunConfig }>;
+/**
+ * `identity`: the volunteer's identity token, to keep (across reconnects, and a browser across page
+ * loads) and send with every later hello. It is a secret: whoever shows it inherits its trust.
+ */
+export type HelloReply = Reply<{ workerId: string; identity: string; config: RunConfig }>;
 /** A weight snapshot, as a pull (or a push with `pullAfter`) answers it. */
 export interface PulledBody {
   /** Every shard's version at the time of the snapshot. */

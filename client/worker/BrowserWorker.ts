@@ -29,6 +29,7 @@ import {
   type ProbeFigure,
 } from './probe.js';
 import { syncReadsOnWebGpuCount } from './syncReadGuard.js';
+import { loadIdentity, saveIdentity } from './volunteerIdentity.js';
 import { yieldToPage } from './yieldToPage.js';
 
 export type Phase =
@@ -365,7 +366,9 @@ export class BrowserWorker {
       backend,
       device: this.deviceReport(),
       reconnect: true,
+      identity: loadIdentity(this.options.hubUrl),
     });
+    saveIdentity(this.options.hubUrl, client.identity);
     if (this.left || this.suspended) {
       client.close();
       return;

@@ -21,6 +21,7 @@ import type { ModeHost, TrainingStrategy } from './modes/TrainingStrategy.js';
 import { PushClaims } from './PushClaims.js';
 import { PushLedger } from './PushLedger.js';
 import { pushBounded, RunCounters } from './RunCounters.js';
+import { workerStatus } from './workerStatus.js';
 import type { ShardRef } from './ShardRef.js';
 
 export type * from './coordinatorTypes.js';
@@ -87,7 +88,7 @@ export class Coordinator implements CoordinatorPort {
     });
     this.gradientScreen = new GradientScreen(options.screening ?? {});
     // --clip-norm is in gradient units; trust's screen is relative to recent norms, so it fits changes too.
-    this.changeScreen = new GradientScreen({ trust: options.screening?.trust });
+    this.changeScreen = new GradientScreen({ trust: options.screening?.trust }, this.gradientScreen.trust);
     const modeOptions: ModeOptions = {
       roundTimeoutMs: options.roundTimeoutMs,
       replicasToAggregate: options.replicasToAggregate,
@@ -119,9 +120,12 @@ export class Coordinator implements CoordinatorPort {
   join(info: WorkerInfo): string {
     const id = `w${this.nextWorkerId++}`;
     const at = this.now();
+    const volunteer = info.identity ?? `connection ${id}`;
+    this.gradientScreen.trust.admit(volunteer, info.address);
     this.workers.set(id, {
       id,
       info,
+      volunteer,
       connectedAt: at,
       lastSeen: at,
       steps: 0,
@@ -147,8 +151,6 @@ export class Coordinator implements CoordinatorPort {
     );
     this.options.units.release(workerId);
     this.batchSizer?.forget(workerId);
-    this.gradientScreen.forget(workerId);
-    this.changeScreen.forget(workerId);
     this.strategy.withdraw(workerId);
   }
 
@@ -157,12 +159,12 @@ export class Coordinator implements CoordinatorPort {
    * its values. In a round, a participant whose push is refused here is let off the open round (it
    * takes part again from the next one), so the round does not wait for it.
    */
-  private screened(workerId: string, push: GradientPush): ScreenedGradient {
+  private screened(worker: WorkerRecord, push: GradientPush): ScreenedGradient {
     try {
       this.claims.check(push);
-      return this.screen.screen(workerId, push.piecesByShard);
+      return this.screen.screen(worker.volunteer, push.piecesByShard);
     } catch (error) {
-      this.strategy.refused(workerId);
+      this.strategy.refused(worker.id);
       throw error;
     }
   }
@@ -281,7 +283,7 @@ export class Coordinator implements CoordinatorPort {
       throw new HubError(ErrorCode.ShuttingDown, 'the hub is shutting down; push again once it is back');
     }
     const { outcome, duplicate } = this.ledger.once(push.pushId, async () => {
-      const { piecesByShard, weight } = this.screened(workerId, push);
+      const { piecesByShard, weight } = this.screened(worker, push);
       return this.strategy.push(worker, { ...push, piecesByShard }, weight);
     });
 
@@ -315,19 +317,9 @@ export class Coordinator implements CoordinatorPort {
       trainLoss: counters.trainLoss,
       examplesPerSec: counters.throughput.perSecond(),
       round: this.strategy.openRound,
-      workers: [...this.workers.values()].map((w) => ({
-        id: w.id,
-        backend: w.info.backend,
-        device: w.info.device,
-        steps: w.steps,
-        examples: w.examples,
-        examplesPerSec: w.rate.perSecond(),
-        localSteps: w.localSteps,
-        changeNorm: w.changeNorm,
-        refused: { ...w.refused },
-        connectedAt: w.connectedAt,
-        lastSeen: w.lastSeen,
-      })),
+      workers: [...this.workers.values()].map((w) =>
+        workerStatus(w, this.options.screening?.trust ? this.gradientScreen.trust.get(w.volunteer) : null),
+      ),
       refusals: { ...counters.refusals },
       staleness: [...counters.staleness],
       recentRounds: [...counters.recentRounds],
@@ -369,7 +361,8 @@ export class Coordinator implements CoordinatorPort {
       now: this.now,
       isClosed: () => this.closed,
       // An untrusted worker's pushes would be refused: a round does not wait for them.
-      eligibleWorkers: () => [...this.workers.keys()].filter((worker) => !this.screen.refuses(worker)),
+      eligibleWorkers: () =>
+        [...this.workers.values()].filter((w) => !this.screen.refuses(w.volunteer)).map((w) => w.id),
       hasWorkers: () => this.workers.size > 0,
       globalStep: () => this.counters.globalStep,
       shardVersion: (index) => this.counters.shardVersions[index],

@@ -1,12 +1,13 @@
 import { ErrorCode, HubError } from '../../shared/errors.js';
-import { NormHistory, TrustScores } from '../aggregation/gradientGuard.js';
+import { NormHistory } from '../aggregation/gradientGuard.js';
 import type { GradientPiece } from './ShardActor.js';
+import { VolunteerTrust } from './VolunteerTrust.js';
 
 export interface GradientScreenOptions {
   /** Gradients with a larger L2 norm are scaled down to it (`--clip-norm`). */
   readonly clipNorm?: number;
   /**
-   * Keep a trust score per worker (`--trust`): a gradient more than twice the limit of the recent
+   * Keep a trust score per volunteer (`--trust`, see VolunteerTrust): a gradient more than twice the limit of the recent
    * accepted norms (or, before there are enough of them, of `clipNorm`) is refused (OUTLIER) and
    * costs its worker trust; one a little above it is clipped; the worker's updates are weighted by its trust, and a worker whose trust falls below the
    * floor is refused altogether (UNTRUSTED).
@@ -36,21 +37,24 @@ const OUTLIER_OPTIONS = { minSamples: 8 };
  */
 export class GradientScreen {
   private readonly history = new NormHistory();
-  private readonly trust = new TrustScores();
 
-  constructor(private readonly options: GradientScreenOptions) {}
+  constructor(
+    private readonly options: GradientScreenOptions,
+    /** Shared by the screens of one run: a volunteer's trust is the same whatever it pushes. */
+    readonly trust = new VolunteerTrust(),
+  ) {}
 
   get active(): boolean {
     return this.options.clipNorm !== undefined || this.options.trust === true;
   }
 
-  screen(workerId: string, piecesByShard: ReadonlyMap<number, readonly GradientPiece[]>): ScreenedGradient {
+  screen(volunteer: string, piecesByShard: ReadonlyMap<number, readonly GradientPiece[]>): ScreenedGradient {
     if (!this.active) return { piecesByShard, weight: 1 };
     const { clipNorm, trust } = this.options;
-    if (this.refuses(workerId)) {
+    if (this.refuses(volunteer)) {
       throw new HubError(
         ErrorCode.Untrusted,
-        `this worker's recent gradients were far out of line (trust ${this.trust.get(workerId).toFixed(2)}); its pushes are refused`,
+        `this worker's recent gradients were far out of line (trust ${this.trust.get(volunteer).toFixed(2)}); its pushes are refused`,
       );
     }
     const norm = normOf(piecesByShard);
@@ -64,13 +68,13 @@ export class GradientScreen {
       // no cost: honest norms drift up together (measured: 1.2-1.4x the limit in sync rounds), and
       // the clipped norms let the baseline follow.
       if (norm > REFUSE_ABOVE_BASELINE * baseline) {
-        const trustLeft = this.trust.recordBad(workerId);
+        const trustLeft = this.trust.recordBad(volunteer);
         throw new HubError(
           ErrorCode.Outlier,
           `gradient norm ${norm.toPrecision(3)} is far above the recent accepted norms (limit ${baseline.toPrecision(3)}); refused (trust now ${trustLeft.toFixed(2)})`,
         );
       }
-      if (norm <= baseline) this.trust.recordGood(workerId);
+      if (norm <= baseline) this.trust.recordGood(volunteer);
       limit = Math.min(limit, baseline);
     }
     const scale = norm > limit ? limit / norm : 1;
@@ -78,17 +82,13 @@ export class GradientScreen {
     this.history.add(norm * scale);
     return {
       piecesByShard: scale === 1 ? piecesByShard : scaled(piecesByShard, scale),
-      weight: trust ? this.trust.weightFor(workerId) : 1,
+      weight: trust ? this.trust.get(volunteer) : 1,
     };
   }
 
-  /** `--trust`: this worker's pushes are refused (UNTRUSTED); sync rounds do not wait for it. */
-  refuses(workerId: string): boolean {
-    return this.options.trust === true && this.trust.refuses(workerId, MIN_TRUST);
-  }
-
-  forget(workerId: string): void {
-    this.trust.forget(workerId);
+  /** `--trust`: this volunteer's pushes are refused (UNTRUSTED); sync rounds do not wait for it. */
+  refuses(volunteer: string): boolean {
+    return this.options.trust === true && this.trust.refuses(volunteer, MIN_TRUST);
   }
 }
 

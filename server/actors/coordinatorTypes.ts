@@ -6,6 +6,13 @@ import type { GradientPiece } from './ShardActor.js';
 export interface WorkerInfo {
   readonly backend: string;
   readonly device?: string;
+  /**
+   * The identity token the hub issued this volunteer (at this or an earlier hello): trust and
+   * checks follow it across reconnects. Absent: trust is this connection's alone.
+   */
+  readonly identity?: string;
+  /** The address the connection came from: a newcomer's trust is bounded by its address's record. */
+  readonly address?: string;
 }
 
 /** A validated gradient (or, in local mode, weight change), cut into per-shard pieces by the gateway. */
@@ -58,6 +65,8 @@ export interface RoundRecord {
 export interface WorkerRecord {
   readonly id: string;
   readonly info: WorkerInfo;
+  /** The key of this worker's trust: its identity, or its connection's id without one. */
+  readonly volunteer: string;
   readonly connectedAt: number;
   lastSeen: number;
   steps: number;
@@ -83,6 +92,10 @@ export interface CoordinatorCheckpoint {
 
 export interface WorkerStatus {
   readonly id: string;
+  /** A public name of the volunteer (the same across its reconnects); never its identity token. */
+  readonly volunteer: string;
+  /** `--trust`: the volunteer's trust in [0, 1]; null without it. */
+  readonly trust: number | null;
   readonly backend: string;
   readonly device?: string;
   /** Gradients (or weight changes) accepted. */

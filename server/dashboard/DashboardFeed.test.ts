@@ -47,6 +47,8 @@ const samples: SampleDigits = { count: 0, pixels: new Uint8Array(0), labels: [] 
 function worker(id: string, changeNorm: number | null): WorkerStatus {
   return {
     id,
+    volunteer: `v-${id}`,
+    trust: null,
     backend: 'wasm',
     steps: changeNorm === null ? 0 : 1,
     examples: changeNorm === null ? 0 : 3_200,

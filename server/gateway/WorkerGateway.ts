@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import { ErrorCode, HubError, type HubErrorBody } from '../../shared/errors.js';
@@ -138,14 +139,24 @@ class WorkerSession {
       );
     }
     if (this.workerId) this.deps.coordinator.leave(this.workerId);
-    this.workerId = await this.deps.coordinator.join({ backend: request.backend, device: request.device });
+    const identity = request.identity ?? newIdentity();
+    this.workerId = await this.deps.coordinator.join({
+      backend: request.backend,
+      device: request.device,
+      identity,
+      address: this.socket.handshake.address,
+    });
     if (!this.socket.connected) {
       // Gone while the join went to a remote coordinator: its disconnect saw no worker to leave.
       this.deps.coordinator.leave(this.workerId);
       this.workerId = undefined;
       throw new HubError(ErrorCode.NotRegistered, 'the connection closed during hello');
     }
-    return { workerId: this.workerId, config: { ...this.deps.config, mode: this.deps.coordinator.mode } };
+    return {
+      workerId: this.workerId,
+      identity,
+      config: { ...this.deps.config, mode: this.deps.coordinator.mode },
+    };
   }
 
   private async pull(request: z.infer<typeof pullSchema>, workerId: string): Promise<PulledBody> {
@@ -309,6 +320,11 @@ const CLIENT_FAULTS = new Set<string>([
   ErrorCode.Outlier,
   ErrorCode.RateLimited,
 ]);
+
+/** 128 random bits: an identity nobody can guess, so nobody can take over another's trust. */
+function newIdentity(): string {
+  return randomBytes(16).toString('base64url');
+}
 
 /** Bytes of the binary values in a message (a gradient); the JSON around them is small and capped. */
 function binaryBytes(payload: readonly unknown[]): number {

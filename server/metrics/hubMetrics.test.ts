@@ -8,6 +8,8 @@ import { createHubMetrics } from './hubMetrics.js';
 function worker(id: string, changeNorm: number | null): WorkerStatus {
   return {
     id,
+    volunteer: `v-${id}`,
+    trust: null,
     backend: 'wasm',
     steps: 3,
     examples: 9_600,
