@@ -11,6 +11,7 @@ import type { Log } from './log.js';
 import type { BenchResults } from './results.js';
 import { FULL, QUICK } from './settings.js';
 import { measureScale } from './scale.js';
+import { measureSyncLrScaling } from './syncLrScaling.js';
 import { DEFAULT_SCALE_MODES, SCALE_MODE_NAMES, type ScaleMode } from './scaleModes.js';
 import { renderResults } from './table.js';
 import { measureTimeToAccuracy } from './timeToAccuracy.js';
@@ -27,6 +28,7 @@ const PHASES = [
   'compression',
   'gateways',
   'scale',
+  'sync-lr',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -36,8 +38,9 @@ const program = new Command('npm run bench --')
   .description(
     'Measures the hub against the wire and against training alone (issue 8): transport, apply, worker ' +
       'overhead, time to accuracy, many volunteers, compression; a cluster on NATS with one gateway ' +
-      'against two (issue 9); and scale over emulated home links with throttled tabs, per mode ' +
-      '(issue 13). Prints a table and writes the same ' +
+      'against two (issue 9); scale over emulated home links with throttled tabs, per mode ' +
+      '(issue 13); and sync rounds with and without the learning rate x workers, per optimizer ' +
+      '(issue 14). Prints a table and writes the same ' +
       'figures as JSON. `npm run bench` builds the client first (the browser phases need dist/client).',
   )
   .option(
@@ -134,6 +137,7 @@ const results: BenchResults = {
   compression: null,
   gateways: null,
   scale: null,
+  syncLrScaling: null,
   errors: {},
 };
 
@@ -239,6 +243,13 @@ try {
         settings,
         detail,
       ),
+  );
+  await phase(
+    'sync-lr',
+    'syncLrScaling',
+    `sync mode with ${settings.syncLrScaling.workers.join(', ')} Node workers, lr x workers or not, adam and sgd, ` +
+      `test accuracy after ${settings.syncLrScaling.examples} examples`,
+    () => measureSyncLrScaling(settings, detail),
   );
 } finally {
   await (browser as BenchBrowser | null)?.close();

@@ -26,6 +26,7 @@ export interface BenchResults {
   compression: CompressionResult | null;
   gateways: GatewaysResult | null;
   scale: ScaleResult | null;
+  syncLrScaling: SyncLrScalingResult | null;
   /** Phase name -> error message, for the phases that failed. */
   readonly errors: Record<string, string>;
 }
@@ -160,6 +161,46 @@ export interface CompressionResult {
   readonly examples: number;
   readonly testExamples: number;
   readonly rows: readonly CompressionRow[];
+}
+
+export interface SyncLrScalingArm {
+  /** Test accuracy after the phase's examples (median of the repetitions). */
+  readonly accuracy: number;
+  /**
+   * Examples of the first of two measurements in a row at or above the target (median; a run that
+   * did not get there counts as slowest); null: the median run did not.
+   */
+  readonly examplesToTarget: number | null;
+  /** Sync rounds applied (median): examples / (batch x workers) when every round had every worker. */
+  readonly rounds: number;
+  readonly samples: readonly number[];
+}
+
+export interface SyncLrScalingRow {
+  readonly workers: number;
+  readonly optimizer: string;
+  /** The base rate: what a round of one gradient applies. */
+  readonly learningRate: number;
+  /** Rounds at lr. */
+  readonly none: SyncLrScalingArm;
+  /**
+   * Rounds at lr x workers, and at lr x sqrt(workers); null: not measured for this optimizer.
+   * `errorRatioToNone`: test error (1 - accuracy) over none's; below 1, the scaling gains accuracy.
+   */
+  readonly linear: (SyncLrScalingArm & { readonly errorRatioToNone: number | null }) | null;
+  readonly sqrt: (SyncLrScalingArm & { readonly errorRatioToNone: number | null }) | null;
+}
+
+export interface SyncLrScalingResult {
+  readonly model: string;
+  readonly batchSize: number;
+  readonly examples: number;
+  /** Test accuracy is measured each time the hub has applied this many more examples. */
+  readonly everyExamples: number;
+  readonly target: number;
+  readonly testExamples: number;
+  readonly reps: number;
+  readonly rows: readonly SyncLrScalingRow[];
 }
 
 export interface GatewaysResult {

@@ -60,6 +60,17 @@ export interface BenchSettings {
     /** (b): runs of every arm (the lone tab, each mode with each number of tabs). */
     readonly reps: number;
   };
+  readonly syncLrScaling: {
+    /** Sync-mode workers of each arm. */
+    readonly workers: readonly number[];
+    /** Examples every arm trains on: a multiple of 64 x every count of workers. */
+    readonly examples: number;
+    /** Test accuracy is measured each time the hub has applied this many more examples. */
+    readonly everyExamples: number;
+    /** Examples to this test accuracy, held for two measurements in a row, is the second figure. */
+    readonly target: number;
+    readonly reps: number;
+  };
   /** Test examples behind every accuracy figure (the first N of MNIST's 10,000). */
   readonly testExamples: number;
 }
@@ -83,6 +94,8 @@ export const FULL: BenchSettings = {
     maxSeconds: 480,
     reps: 1,
   },
+  // 15 arms x 2: ~30 s each here (~1,400 examples/s with the measurements): ~15 minutes.
+  syncLrScaling: { workers: [2, 4, 8], examples: 40_960, everyExamples: 5_120, target: 0.95, reps: 2 },
   testExamples: 10_000,
 };
 
@@ -104,5 +117,6 @@ export const QUICK: BenchSettings = {
     maxSeconds: 300,
     reps: 1,
   },
+  syncLrScaling: { workers: [2, 8], examples: 10_240, everyExamples: 2_560, target: 0.9, reps: 1 },
   testExamples: 10_000,
 };

@@ -1,5 +1,12 @@
 import { GOALS, met, SCALE_GOALS } from './goals.js';
-import type { BenchResults, CompressionRow, RoundTrips, ScaleAccuracyRow, ScaleResult } from './results.js';
+import type {
+  BenchResults,
+  CompressionRow,
+  RoundTrips,
+  ScaleAccuracyRow,
+  ScaleResult,
+  SyncLrScalingResult,
+} from './results.js';
 
 type Cell = string | number | null | undefined;
 
@@ -202,6 +209,11 @@ export function renderResults(r: BenchResults): string {
   if (r.scale) out.push(...scaleTables(r.scale));
   else out.push(missing(r, 'scale'));
 
+  out.push('');
+  out.push('## 9. Sync rounds: the learning rate x workers or not, per optimizer (issue 14; no goal set)');
+  if (r.syncLrScaling) out.push(...syncLrScalingTable(r.syncLrScaling));
+  else out.push(missing(r, 'syncLrScaling'));
+
   const failures = Object.entries(r.errors);
   if (failures.length > 0) {
     out.push('', '## Failed phases');
@@ -355,6 +367,49 @@ function eightTabsMet(row: ScaleAccuracyRow): string {
   if (row.ratioBound?.side === 'above') return 'no';
   if (row.ratioBound?.side === 'below') return row.ratioBound.value <= goal ? 'yes' : '-';
   return met(row.ratio, (v) => v <= goal);
+}
+
+function syncLrScalingTable(s: SyncLrScalingResult): string[] {
+  const rows: Cell[][] = [];
+  for (const row of s.rows) {
+    const arms = [
+      ['lr x N', row.linear],
+      ['lr x sqrt(N)', row.sqrt],
+      ['lr', row.none],
+    ] as const;
+    for (const [rate, arm] of arms) {
+      if (arm === null) continue;
+      rows.push([
+        row.workers,
+        `${row.optimizer} ${row.learningRate}`,
+        rate,
+        fixed(arm.accuracy, 4),
+        'errorRatioToNone' in arm ? fixed(arm.errorRatioToNone, 2) : '(baseline)',
+        count(arm.examplesToTarget),
+        fixed(arm.rounds, 0),
+        arm.samples.map((x) => x.toFixed(4)).join(', '),
+      ]);
+    }
+  }
+  return [
+    table(
+      [
+        'workers',
+        'optimizer',
+        'round rate',
+        'test accuracy',
+        'error / lr arm',
+        `examples to ${s.target}`,
+        'rounds',
+        'samples',
+      ],
+      rows,
+    ),
+    `${s.model}, batch ${s.batchSize} per worker, test accuracy on ${s.testExamples.toLocaleString('en-US')} ` +
+      `examples after ${s.examples.toLocaleString('en-US')} training examples (median of ${s.reps}), and ` +
+      `every ${s.everyExamples.toLocaleString('en-US')}: the examples to ${s.target} held twice in a row ` +
+      "('-': not reached). Error / lr arm below 1: the scaled rate gains accuracy.",
+  ];
 }
 
 function count(value: number | null): string | null {

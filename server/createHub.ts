@@ -130,6 +130,7 @@ export async function createHub({
           rule,
           learningRate: options.learningRate,
           aggregation: options.aggregate,
+          syncLrScaling: options.syncLrScaling,
           restore: saved,
         }),
       );

@@ -150,6 +150,7 @@ async function runShard({ options, checkpoints }: HubCommandLine, cluster: Clust
       keepCheckpoints: checkpoints.keep,
       subjectPrefix: cluster.subjectPrefix,
       aggregation: options.aggregate,
+      syncLrScaling: options.syncLrScaling,
       log: (line) => console.log(line),
     });
     console.log(

@@ -2,6 +2,7 @@ import { DEFAULT_MODEL, type ModelName } from '../shared/models.js';
 import type { Compression, OuterOptimizerName, TrainingMode } from '../shared/protocol.js';
 import type { OuterStep } from './actors/ShardActor.js';
 import type { AggregationRule } from './aggregation/robustAggregate.js';
+import type { SyncLrScaling } from './optimizers/syncLrScaling.js';
 import type { OptimizerName } from './optimizers/updateRules.js';
 
 /** Everything that configures a run. The CLI (main.ts) fills it from flags; tests build it directly. */
@@ -23,6 +24,11 @@ export interface HubOptions {
    * from every worker registered when the round opened.
    */
   readonly replicasToAggregate?: number;
+  /**
+   * Sync mode: a round's learning rate times its number of gradients N ('linear'), times sqrt(N)
+   * ('sqrt') or not scaled ('none'); 'auto': each optimizer's measured rule (optimizers/syncLrScaling.ts).
+   */
+  readonly syncLrScaling: SyncLrScaling;
   /** Async mode: refuse gradients computed from weights more than this many updates old. */
   readonly maxStaleness?: number;
   /** Async mode: divide the learning rate by a gradient's staleness. */
@@ -82,6 +88,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   batchSize: 64,
   unitSize: 640,
   roundTimeoutMs: 10_000,
+  syncLrScaling: 'auto',
   stalenessLr: false,
   aggregate: 'mean',
   trust: false,

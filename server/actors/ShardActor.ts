@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import { assertNever } from '../../shared/assertNever.js';
 import { aggregate, type AggregationRule } from '../aggregation/robustAggregate.js';
 import { applyOuterStep, checkOuterStep, l2Norm } from '../optimizers/outerOptimizers.js';
+import {
+  resolveSyncLrScaling,
+  syncRoundLearningRate,
+  type ResolvedSyncLrScaling,
+  type SyncLrScaling,
+} from '../optimizers/syncLrScaling.js';
 import type { UpdateRule, OptimizerState } from '../optimizers/updateRules.js';
 
 /** Part of a gradient: `values` for the flat-vector floats [offset, offset + values.length). */
@@ -24,7 +30,10 @@ export type ShardMessage =
       readonly pieces: readonly GradientPiece[];
       readonly weight: number;
     }
-  /** Sync mode: apply the weighted mean of the round's gradients with the learning rate x their count. */
+  /**
+   * Sync mode: apply the weighted mean of the round's gradients, at the learning rate scaled by their
+   * count or not (`syncLrScaling`).
+   */
   | { readonly type: 'applyRound'; readonly round: number }
   /**
    * Local mode: the round's accumulated values are weight changes (start minus end of each worker's
@@ -108,6 +117,8 @@ export interface ShardActorOptions {
    * (or, for centered clipping, by this shard's block of the vector).
    */
   readonly aggregation?: AggregationRule;
+  /** Sync mode: whether a round's rate is multiplied by its count of gradients; default 'auto'. */
+  readonly syncLrScaling?: SyncLrScaling;
   /**
    * Carry on from a checkpoint: the version, optimizer state and (local mode) outer momentum saved with
    * `initialWeights`. A ShardCheckpoint is one. Copied.
@@ -146,6 +157,7 @@ export class ShardActor {
     weights: number[];
   } | null = null;
   private readonly aggregation: AggregationRule;
+  private readonly syncLrScaling: ResolvedSyncLrScaling;
   /** Centered clipping starts from the previous round's aggregate (its "history"). */
   private previousAggregate: Float32Array | null = null;
   private roundSum: Float32Array | null = null;
@@ -164,6 +176,7 @@ export class ShardActor {
     this.optimizerState = storage.state;
     this.learningRate = options.learningRate;
     this.aggregation = options.aggregation ?? 'mean';
+    this.syncLrScaling = resolveSyncLrScaling(options.syncLrScaling ?? 'auto', options.rule.name);
     if (options.restore) {
       const { version, optimizerState, outerMomentum } = options.restore;
       const slots = this.optimizerState.slots;
@@ -280,9 +293,8 @@ export class ShardActor {
     const combined = this.combineRound(round);
     if (combined === null) return { version: this.version, count: 0 };
     const { count, values } = combined;
-    // Applied with the learning rate scaled by the number of gradients combined (the linear scaling
-    // rule of SyncReplicasOptimizer setups).
-    this.rule.apply(this.weights, values, this.optimizerState, this.learningRate * count, 0);
+    const learningRate = syncRoundLearningRate(this.learningRate, count, this.syncLrScaling);
+    this.rule.apply(this.weights, values, this.optimizerState, learningRate, 0);
     this.round = null;
     this.version++;
     return { version: this.version, count };

@@ -3,6 +3,7 @@ import { MODEL_NAMES, type ModelName } from '../../shared/models.js';
 import { COMPRESSIONS, TRAINING_MODES, type Compression, type TrainingMode } from '../../shared/protocol.js';
 import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
 import { AGGREGATION_RULES, type AggregationRule } from '../aggregation/robustAggregate.js';
+import { SYNC_LR_SCALINGS, type SyncLrScaling } from '../optimizers/syncLrScaling.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.js';
 import { DEFAULT_HUB_OPTIONS as D, type HubOptions } from '../options.js';
 import { DEFAULT_SUBJECT_PREFIX, shardSubject } from '../cluster/subjects.js';
@@ -97,7 +98,7 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
         .default(D.optimizer),
     )
     .addOption(
-      new Option('--lr <rate>', 'learning rate (sync mode scales it by the gradients averaged)')
+      new Option('--lr <rate>', 'learning rate (sync mode: see --sync-lr-scaling)')
         .default(D.learningRate)
         .argParser(positiveNumber),
     )
@@ -139,6 +140,16 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
         '--replicas-to-aggregate <k>',
         'gradients a round averages; later ones are dropped (default: one per worker)',
       ).argParser(integerIn(1, 100_000)),
+    )
+    .addOption(
+      new Option(
+        '--sync-lr-scaling <rule>',
+        "a round's learning rate: linear: --lr x N, the N gradients it averages (the linear scaling rule); " +
+          'sqrt: --lr x sqrt(N); none: --lr (as SyncReplicasOptimizer); auto: the rule measured best for the ' +
+          'optimizer, linear for sgd, momentum and (up to 8 workers measured) adam (README "Training modes")',
+      )
+        .choices(SYNC_LR_SCALINGS)
+        .default(D.syncLrScaling),
     )
     .optionsGroup('Async mode:')
     .addOption(
@@ -249,8 +260,8 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     'after',
     `
 Several machines: a nats-server with max_payload raised (README "Run on several machines"), then one
-process per shard and one coordinator, all with the same --model, --shards, --optimizer, --lr, --seed
-and --subject-prefix:
+process per shard and one coordinator, all with the same --model, --shards, --optimizer, --lr, --seed,
+--subject-prefix (and, in sync mode, --aggregate and --sync-lr-scaling):
   npm run hub -- --nats nats://HOST:4222 --role shard --shards 2 --shard-index 0   (and 1)
   npm start -- --nats nats://HOST:4222 --role coordinator --shards 2 --host 0.0.0.0
 and, for more worker addresses, any number of gateways (async mode; the dashboard is the coordinator's):
@@ -275,6 +286,7 @@ A shard that is killed and started again resumes from its checkpoint; workers wa
       targetStepMs?: number;
       roundTimeout: number;
       replicasToAggregate?: number;
+      syncLrScaling: SyncLrScaling;
       maxStaleness?: number;
       stalenessLr: boolean;
       aggregate: AggregationRule;
@@ -314,6 +326,7 @@ A shard that is killed and started again resumes from its checkpoint; workers wa
       targetStepMs: f.targetStepMs,
       roundTimeoutMs: f.roundTimeout,
       replicasToAggregate: f.replicasToAggregate,
+      syncLrScaling: f.syncLrScaling,
       maxStaleness: f.maxStaleness,
       stalenessLr: f.stalenessLr,
       aggregate: f.aggregate,

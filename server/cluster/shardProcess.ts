@@ -6,6 +6,7 @@ import type { AggregationRule } from '../aggregation/robustAggregate.js';
 import { CheckpointScheduler } from '../checkpoints/CheckpointScheduler.js';
 import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
 import { restoredSettings } from '../checkpoints/resumeRule.js';
+import type { SyncLrScaling } from '../optimizers/syncLrScaling.js';
 import { createUpdateRule, type OptimizerName } from '../optimizers/updateRules.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 import { initialFlatWeights } from '../initialWeights.js';
@@ -41,6 +42,8 @@ export interface ShardProcessOptions {
   readonly subjectPrefix?: string;
   /** Sync mode's aggregation rule; default 'mean'. */
   readonly aggregation?: AggregationRule;
+  /** Sync mode: whether a round's rate is multiplied by its count of gradients; default 'auto'. */
+  readonly syncLrScaling?: SyncLrScaling;
   /** Checkpoint files kept; default 3. */
   readonly keepCheckpoints?: number;
   readonly log?: (line: string) => void;
@@ -101,6 +104,7 @@ export async function runShardProcess(options: ShardProcessOptions): Promise<Run
     rule: createUpdateRule(options.optimizer),
     learningRate,
     aggregation: options.aggregation,
+    syncLrScaling: options.syncLrScaling,
     restore: saved?.shard,
   });
   if (checkpoint) {

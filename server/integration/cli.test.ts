@@ -66,6 +66,7 @@ describe('hub CLI', () => {
       '--batch-size',
       '--round-timeout',
       '--replicas-to-aggregate',
+      '--sync-lr-scaling',
       '--max-staleness',
       '--staleness-lr',
       '--lease-timeout',

@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import type { HubClient } from '../../shared/HubClient.js';
+import { createUpdateRule } from '../optimizers/updateRules.js';
 import type { RunningHub } from '../startHub.js';
 import { connectClient, startTestHub, testGradient } from '../testing/testHub.js';
 
@@ -45,6 +46,44 @@ it('one sync round moves the weights by exactly lr x N x mean(gradients) under s
   expect(status.globalStep).toBe(1);
   expect(status.examplesSeen).toBe(64 * workers);
   expect(status.shards.every((s) => s.version === 1)).toBe(true);
+});
+
+it('--sync-lr-scaling none: one sync round under adam applies the mean at lr, not lr x N', async () => {
+  const lr = 0.01;
+  const workers = 4;
+  hub = await startTestHub({
+    mode: 'sync',
+    shards: 2,
+    optimizer: 'adam',
+    learningRate: lr,
+    syncLrScaling: 'none',
+  });
+  for (let i = 0; i < workers; i++) clients.push(await connectClient(hub));
+  const before = await hub.hub.weights();
+  const pulls = await Promise.all(clients.map((c) => c.pull()));
+  const gradients = clients.map((_, i) => testGradient(before.length, 2000 + i));
+  await Promise.all(
+    clients.map((c, i) =>
+      c.push({
+        gradient: gradients[i],
+        versions: pulls[i].versions,
+        round: pulls[0].round,
+        examples: 64,
+        loss: 1,
+      }),
+    ),
+  );
+  const after = await hub.hub.weights();
+  // Adam's first step by hand, on the mean of the four gradients, at the unscaled rate.
+  const mean = new Float32Array(before.length);
+  gradients.forEach((g) => g.forEach((v, i) => (mean[i] += v / workers)));
+  const rule = createUpdateRule('adam');
+  const expected = Float32Array.from(before);
+  rule.apply(expected, mean, rule.createState(before.length), lr);
+  let worst = 0;
+  for (let i = 0; i < before.length; i++) worst = Math.max(worst, Math.abs(after[i] - expected[i]));
+  // Adam's first step is ~lr per weight: at lr x 4 every weight would be ~0.03 off.
+  expect(worst).toBeLessThan(1e-5);
 });
 
 it('a gradient for a closed round is refused with STALE_ROUND and changes nothing', async () => {

@@ -5,7 +5,7 @@ import { refuseWrongKind } from './updateKind.js';
 /**
  * Sync mode (TensorFlow's SyncReplicasOptimizer): each round averages one gradient per worker,
  * weighted by its examples (times its worker's trust with `--trust`), and every shard applies the mean with its update rule at the learning
- * rate times the number of gradients.
+ * rate scaled by `--sync-lr-scaling` (optimizers/syncLrScaling.ts; by default times the number of gradients).
  */
 export class SyncRounds extends RoundStrategy {
   readonly kind = 'sync';
