@@ -40,6 +40,39 @@ test('?backend=webgpu gets a WebGPU adapter, pushes 3 gradients, and falls back 
   await tab.screenshot('worker-webgpu-lost-fallback');
 });
 
+test("a backend whose gradients go wrong fails the hub's known-answer check and the tab falls back", async ({
+  startHub,
+  openWorker,
+}) => {
+  const hub = await startHub({ mode: 'async', model: 'cnn' });
+  const tab = await openWorker(hub.url, { backend: 'webgl' });
+  await waitForSteps(tab, 2, 90_000);
+  expect((await tab.status()).events.map((e) => e.text).join('\n')).toMatch(
+    /webgl passed the hub's known-answer check/,
+  );
+  // A driver fault from now on: zero filter gradients, every value finite. Rejoining as a newcomer
+  // (no identity kept) takes the check again, on the broken backend.
+  expect(await tab.page.evaluate(() => window.__worker!.breakGradients('webgl'))).toBe(true);
+  await tab.page.evaluate(() => {
+    window.__worker!.forgetIdentity();
+    window.__worker!.pause();
+    window.__worker!.resume();
+  });
+  await expect
+    .poll(async () => (await tab.status()).backend, { timeout: 90_000, intervals: [500] })
+    .toBe('wasm');
+  const before = (await tab.status()).steps;
+  const after = await waitForSteps(tab, before + 2, 60_000);
+  const log = after.events.map((e) => e.text).join('\n');
+  expect(log).toMatch(/webgl failed: the hub's known-answer check: .*KNOWN_ANSWER_FAILED/);
+  expect(log).toMatch(/wasm passed the hub's known-answer check/);
+  expect(after.failedBackends).toContain('webgl');
+  const status = await hubStatus(hub);
+  expect(status.refusals.KNOWN_ANSWER_FAILED).toBe(1);
+  expect(status.workers.map((w) => w.backend)).toEqual(['wasm']);
+  await tab.screenshot('worker-known-answer-fallback');
+});
+
 test('?backend=webgl pushes 3 accepted gradients with finite loss', async ({ startHub, openWorker }) => {
   const hub = await startHub({ mode: 'async', model: 'cnn' });
   const tab = await openWorker(hub.url, { backend: 'webgl' });

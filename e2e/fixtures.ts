@@ -35,7 +35,8 @@ export const test = base.extend<E2eFixtures>({
   startHub: async ({}, use) => {
     const hubs: RunningHub[] = [];
     await use(async (overrides = {}) => {
-      const hub = await startTestHub(overrides);
+      // Browser tabs take the known-answer check at join, as they do against `npm start`.
+      const hub = await startTestHub({ knownAnswer: true, ...overrides });
       hubs.push(hub);
       return hub;
     });

@@ -35,11 +35,15 @@ import { ShardTraffic } from './metrics/ShardTraffic.js';
 import { initialFlatWeights } from './initialWeights.js';
 import { createUpdateRule } from './optimizers/updateRules.js';
 import { outerStep, type HubOptions } from './options.js';
+import type { UpdateComputer } from './verification/KnownAnswers.js';
+import { createWorkChecks } from './verification/workChecks.js';
 
 export interface HubDeps {
   readonly mnist: MnistData;
   /** Test-set evaluation, off the event loop (see Evaluator). */
   readonly evaluate: (weights: Float32Array) => Promise<EvaluationResult>;
+  /** Gradients and replays of volunteers' work, off the event loop (the Evaluator's thread too). */
+  readonly compute?: UpdateComputer;
   readonly log: (line: string) => void;
   readonly logError: (message: string, error: unknown) => void;
   /** Writes a checkpoint now (an admin action); absent when the hub keeps none. */
@@ -185,6 +189,7 @@ export async function createHub({
     roundTimeoutMs: options.roundTimeoutMs,
     compress: options.compress,
     compressChanges: options.compressChanges,
+    knownAnswer: options.knownAnswer && deps.compute !== undefined,
   };
 
   const weights = async (): Promise<Float32Array> => {
@@ -300,6 +305,14 @@ export async function createHub({
     config,
     traffic,
     ...workerGuards(options, layout.totalLength),
+    checks: createWorkChecks(options, {
+      compute: deps.compute,
+      train: deps.mnist.train,
+      weights,
+      coordinator,
+      unitExamples: (unitId) => units.examplesOf(unitId),
+      log: deps.log,
+    }),
     logError: deps.logError,
   });
 

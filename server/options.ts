@@ -63,8 +63,12 @@ export interface HubOptions {
   readonly outerMomentum: number;
   /** Local mode: what workers push as weight changes: float32, or half floats. */
   readonly compressChanges: Compression;
-  /** Keep a trust score per worker: out-of-line gradients are clipped and cost trust (async). */
+  /** Keep a trust score per volunteer: out-of-line gradients are refused or clipped and cost trust. */
   readonly trust: boolean;
+  /** A worker's pushes count only once its backend passed a known-answer check (`--no-known-answer`). */
+  readonly knownAnswer: boolean;
+  /** The share of accepted pushes the hub recomputes to check them (`--spot-check`), in [0, 1]. */
+  readonly spotCheck: number;
   /** Connections from one address closed for strikes (within 10 minutes) that ban it; 0: never. */
   readonly banAfter: number;
   /** How long a banned address's new connections are refused. */
@@ -92,6 +96,8 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   stalenessLr: false,
   aggregate: 'mean',
   trust: false,
+  knownAnswer: true,
+  spotCheck: 0.02,
   compress: 'none',
   localSteps: 20,
   outerOptimizer: 'nesterov',

@@ -87,6 +87,7 @@ export async function startHub(
       deps: {
         mnist,
         evaluate: (weights) => evaluator.evaluate(weights),
+        compute: evaluator,
         log,
         logError: (message, error) => console.error(`hub: ${message}:`, error),
         checkpointNow: checkpoints ? () => checkpointer!.writeNow() : undefined,

@@ -82,6 +82,7 @@ class FakeLocalHub {
       roundTimeoutMs: 5_000,
       compress: 'none',
       compressChanges: 'fp16',
+      knownAnswer: false,
     };
   }
 

@@ -4,8 +4,9 @@ import { examplesToTensors } from './examplesTensors.js';
 import { HubRequestError, type HubClient, type PulledWeights } from './HubClient.js';
 import { layoutFromShapes, layoutOfModel, sameLayout, type ParameterLayout } from './layout.js';
 import { LocalTrainer, noProgress, type LocalProgress } from './LocalTrainer.js';
+import { passKnownAnswer } from './knownAnswer.js';
 import { buildModel } from './models.js';
-import type { LocalRoundPlan } from './protocol.js';
+import { MAX_BATCHES_PER_PUSH, type LocalRoundPlan } from './protocol.js';
 import { computeGradients, readFlatWeights, writeFlatWeights } from './training.js';
 import { UnitBatches, type UnitPosition } from './UnitBatches.js';
 import { l2Norm, mergeDrift, weightChange } from './weightChange.js';
@@ -47,6 +48,8 @@ export interface GradientWorkerOptions {
    * browsers stop requestAnimationFrame in background tabs, which would stall the loop.
    */
   readonly yieldBetweenSteps?: () => Promise<void>;
+  /** The hub's known-answer check passed: how close this backend came, and how long it took. */
+  readonly onKnownAnswer?: (result: { cosine: number; normRatio: number; ms: number }) => void;
 }
 
 export interface WorkerSummary {
@@ -159,6 +162,7 @@ export class GradientWorker {
     const units = new UnitBatches(client);
     let next: Answered | null = null;
     try {
+      if (client.config.knownAnswer) await this.passKnownAnswer();
       while (!this.stopping && !this.reachedMaxSteps()) {
         const position = await units.current(this.batchSize(), true);
         next ??= await this.pull();
@@ -214,6 +218,7 @@ export class GradientWorker {
         examples: count,
         loss: result.loss,
         unitId: unit.unitId,
+        batches: [[unit.unitId, start, count]],
         computeMs,
       });
       this.steps++;
@@ -322,6 +327,9 @@ export class GradientWorker {
         examples: progress.examples,
         loss,
         unitId,
+        // A very long round's list would pass the schema's bound: it goes without (and is not checked).
+        batches:
+          (progress.batches?.length ?? Infinity) <= MAX_BATCHES_PER_PUSH ? progress.batches : undefined,
         // Every inner step's time over every example: the hub's ms per example, as for a gradient.
         computeMs: Math.min(progress.computeMs, MAX_COMPUTE_MS),
       });
@@ -368,8 +376,21 @@ export class GradientWorker {
     return null;
   }
 
+  /** Before the hub counts this backend's pushes: one gradient checked against the hub's own. */
+  private async passKnownAnswer(): Promise<void> {
+    // Computed first: `onKnownAnswer?.(await ...)` would skip the check itself without a listener.
+    const passed = await passKnownAnswer(this.options.client, this.model, this.layout);
+    this.options.onKnownAnswer?.(passed);
+  }
+
   /** A refused push: counted and reported when it is worth a retry, rethrown otherwise. */
   private async recoverFrom(error: unknown): Promise<void> {
+    // A hub restarted since the check (it forgot the pass): check again, then go on.
+    if (error instanceof HubRequestError && error.code === ErrorCode.NotVerified) {
+      this.refused++;
+      await this.passKnownAnswer();
+      return;
+    }
     if (!(error instanceof HubRequestError) || !RETRYABLE.has(error.code)) throw error;
     this.refused++;
     this.options.onRefused?.(error);

@@ -27,6 +27,7 @@ async function startPeer(compress: Compression, compressChanges: Compression) {
     roundTimeoutMs: 1_000,
     compress,
     compressChanges,
+    knownAnswer: false,
   };
   const http = createServer();
   const io = new Server(http, { transports: ['websocket'] });

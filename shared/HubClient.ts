@@ -46,6 +46,13 @@ export interface HubClientOptions {
   readonly identity?: string;
 }
 
+/** The hub's known-answer check: compute the gradient of `examples` at `weights`, answer with it. */
+export interface KnownAnswerCheck {
+  readonly checkId: string;
+  readonly weights: Float32Array;
+  readonly examples: Examples;
+}
+
 export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
 
 export interface PulledWeights {
@@ -69,7 +76,7 @@ export interface PushOutcome {
 }
 
 type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-type RequestEvent = 'pull' | 'push' | 'unit:lease' | 'unit:complete';
+type RequestEvent = 'pull' | 'push' | 'unit:lease' | 'unit:complete' | 'check:get' | 'check:answer';
 type AckReply<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
 type ReplyBody<E extends keyof ClientToServerEvents> = Extract<AckReply<E>, { ok: true }>;
 
@@ -212,6 +219,27 @@ export class HubClient {
   /** Not retried: a lease does not survive a reconnect (the hub gives the unit to someone else). */
   async completeUnit(unitId: number): Promise<number> {
     return (await this.request('unit:complete', { unitId }, 0, false)).epoch;
+  }
+
+  /** Asks for the known-answer check (RunConfig.knownAnswer): the hub counts pushes once it passed. */
+  async knownAnswerCheck(): Promise<KnownAnswerCheck> {
+    const { checkId, weights, examples } = await this.request('check:get', {}, 0, false);
+    return { checkId, weights: bytesToFloats(weights), examples: decodeExamples(examples) };
+  }
+
+  /** Answers the check; refused KNOWN_ANSWER_FAILED when the gradient is not the hub's. */
+  async answerKnownAnswer(
+    checkId: string,
+    gradient: Float32Array,
+    loss: number,
+  ): Promise<{ cosine: number; normRatio: number }> {
+    const { cosine, normRatio } = await this.request(
+      'check:answer',
+      { checkId, loss, gradient: floatsToBytes(gradient) },
+      0,
+      false,
+    );
+    return { cosine, normRatio };
   }
 
   /** Downloads a work unit's examples (binary over HTTP). */

@@ -32,6 +32,8 @@ export interface InnerBatch {
   /** [count, 10] float32 one-hot */
   readonly ys: tf.Tensor;
   readonly count: number;
+  /** Where the examples came from, `[unitId, offset, count]`: listed in the push for spot checks. */
+  readonly origin?: readonly [number, number, number];
 }
 
 /** Where the inner steps take their batches from (the worker's leased units, or a test's list). */
@@ -48,10 +50,12 @@ export interface LocalProgress {
   lossSum: number;
   /** Milliseconds spent in the steps themselves, without the yields between them. */
   computeMs: number;
+  /** Each step's batch origin, in order, while every batch had one (a push lists them). */
+  batches: [number, number, number][] | undefined;
 }
 
 export function noProgress(): LocalProgress {
-  return { steps: 0, examples: 0, lossSum: 0, computeMs: 0 };
+  return { steps: 0, examples: 0, lossSum: 0, computeMs: 0, batches: [] };
 }
 
 export interface TrainOptions {
@@ -115,6 +119,9 @@ export class LocalTrainer {
       progress.steps++;
       progress.examples += batch.count;
       progress.lossSum += loss;
+      // One batch without an origin (a test's source) and the list would not add up: drop it.
+      if (batch.origin && progress.batches) progress.batches.push([...batch.origin]);
+      else progress.batches = undefined;
       await options.between();
     }
   }

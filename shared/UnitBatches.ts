@@ -85,7 +85,7 @@ export class UnitBatches implements BatchSource {
     const count = Math.min(size, lease.count - cursor);
     const { xs, ys } = examplesToTensors(data, cursor, count);
     this.consume(count);
-    return { xs, ys, count };
+    return { xs, ys, count, origin: [lease.unitId, cursor, count] };
   }
 
   /** Waits for the completions still in flight; throws the first that failed. */

@@ -70,6 +70,12 @@ export interface RunInfo {
 
 export interface WorkerRow {
   readonly id: string;
+  /** The volunteer's public name: the same across its reconnects. */
+  readonly volunteer: string;
+  /** `--trust`: the volunteer's trust in [0, 1]; null without it. */
+  readonly trust: number | null;
+  /** `--spot-check`: this worker's pushes the hub recomputed that matched, and that did not. */
+  readonly checks: { readonly verified: number; readonly failed: number };
   readonly backend: string;
   readonly device?: string;
   readonly examplesPerSec: number;

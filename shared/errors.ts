@@ -76,6 +76,18 @@ export const ErrorCode = {
    * acknowledged. Nothing of this push was applied; the worker sends it again once the hub is back.
    */
   ShuttingDown: 'SHUTTING_DOWN',
+  /**
+   * The hub asks every volunteer's backend for one known answer before its work counts: a push
+   * before the check passed is refused. The worker asks `check:get`, answers `check:answer`.
+   */
+  NotVerified: 'NOT_VERIFIED',
+  /**
+   * The known-answer check: the worker's gradient on the hub's weights and examples did not match
+   * the hub's own (direction or length). A browser tries its next backend; a Node worker stops.
+   */
+  KnownAnswerFailed: 'KNOWN_ANSWER_FAILED',
+  /** A `check:answer` for no check this connection was given (or one answered already). */
+  UnknownCheck: 'UNKNOWN_CHECK',
   /** An unexpected failure inside the hub; details are in the hub's log, not in the reply. */
   Internal: 'INTERNAL',
 } as const;

@@ -30,6 +30,9 @@ export const COMPRESSIONS = ['none', 'fp16'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 export type TrainingMode = (typeof TRAINING_MODES)[number];
 
+/** The most batches a push may list (a local round's inner steps). */
+export const MAX_BATCHES_PER_PUSH = 4096;
+
 const binary = z.custom<Binary>(isBinary, { message: 'expected a binary payload (ArrayBuffer or bytes)' });
 const count = z.number().int().nonnegative();
 
@@ -90,6 +93,16 @@ export const pushSchema = z.strictObject({
    * Sync mode ignores it: a worker pulls there to learn its next round.
    */
   pullAfter: z.boolean().optional(),
+  /**
+   * The examples behind the push, one `[unitId, offset, count]` per batch (examples [offset,
+   * offset + count) of that work unit): one for a gradient, one per inner step, in order, for a
+   * weight change. What `--spot-check` recomputes the push from; the counts add up to `examples`.
+   */
+  batches: z
+    .array(z.tuple([count, count, z.number().int().positive()]))
+    .min(1)
+    .max(MAX_BATCHES_PER_PUSH)
+    .optional(),
   /** How `gradient` is encoded: float32 (default) or IEEE half floats (`--compress fp16`). */
   encoding: z.enum(GRADIENT_ENCODINGS).optional(),
   /** The gradient: little-endian floats of `encoding`, the covered floats in order. */
@@ -98,6 +111,17 @@ export const pushSchema = z.strictObject({
 export type PushRequest = z.infer<typeof pushSchema>;
 
 export const leaseSchema = z.strictObject({});
+
+/** `check:get`: the known-answer check's weights and examples (see RunConfig.knownAnswer). */
+export const checkGetSchema = z.strictObject({});
+/** `check:answer`: the gradient the worker's backend computed for the check `checkId`. */
+export const checkAnswerSchema = z.strictObject({
+  checkId: z.string().min(1).max(64),
+  loss: z.number(),
+  /** float32 little-endian, the whole model in layout order. */
+  gradient: binary,
+});
+export type CheckAnswerRequest = z.infer<typeof checkAnswerSchema>;
 export const completeUnitSchema = z.strictObject({ unitId: count });
 export type CompleteUnitRequest = z.infer<typeof completeUnitSchema>;
 
@@ -128,6 +152,8 @@ export interface RunConfig {
   readonly compress: Compression;
   /** Local mode: how workers encode their weight changes (the hub takes float32 from any worker). */
   readonly compressChanges: Compression;
+  /** Pushes count only after the worker's backend passed the known-answer check (`check:get`). */
+  readonly knownAnswer: boolean;
 }
 
 /**
@@ -180,6 +206,10 @@ export interface WorkUnit {
   readonly url: string;
 }
 export type LeaseReply = Reply<{ unit: WorkUnit }>;
+/** The known-answer check: compute the gradient of `examples` (examplesCodec) at `weights` (float32). */
+export type CheckGetReply = Reply<{ checkId: string; weights: Binary; examples: Binary }>;
+/** How the worker's gradient compared with the hub's: cosine of the two, and its length over the hub's. */
+export type CheckAnswerReply = Reply<{ cosine: number; normRatio: number }>;
 export type CompleteUnitReply = Reply<{ epoch: number }>;
 
 export interface ClientToServerEvents {
@@ -188,6 +218,8 @@ export interface ClientToServerEvents {
   push: (request: PushRequest, ack: (reply: PushReply) => void) => void;
   'unit:lease': (request: Record<string, never>, ack: (reply: LeaseReply) => void) => void;
   'unit:complete': (request: CompleteUnitRequest, ack: (reply: CompleteUnitReply) => void) => void;
+  'check:get': (request: Record<string, never>, ack: (reply: CheckGetReply) => void) => void;
+  'check:answer': (request: CheckAnswerRequest, ack: (reply: CheckAnswerReply) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -195,7 +227,15 @@ export interface ServerToClientEvents {
   'hub:error': (error: HubErrorBody & { event: string }) => void;
 }
 
-export const CLIENT_EVENTS = ['hello', 'pull', 'push', 'unit:lease', 'unit:complete'] as const;
+export const CLIENT_EVENTS = [
+  'hello',
+  'pull',
+  'push',
+  'unit:lease',
+  'unit:complete',
+  'check:get',
+  'check:answer',
+] as const;
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
 /** Path of the HTTP route that serves training examples as binary (see examplesCodec). */

@@ -57,6 +57,9 @@ function point(i: number): HistoryPoint {
 function worker(id: string, examplesPerSec = 100): WorkerRow {
   return {
     id,
+    volunteer: `v-${id}`,
+    trust: null,
+    checks: { verified: 0, failed: 0 },
     backend: 'wasm',
     examplesPerSec,
     steps: 1,

@@ -39,13 +39,14 @@ export const VolunteersTable = memo(function VolunteersTable({
   const fastest = workers.reduce((m, w) => Math.max(m, w.examplesPerSec), 0);
   const refusedTotal = refusedCount(refusals);
   const local = mode === 'local';
+  const trusted = workers.some((w) => w.trust !== null);
   // What a worker pushes in this mode: gradients, or the weight change of its local steps.
   const pushes = local ? 'weight changes' : 'gradients';
   return (
     <Panel
       id="volunteers"
       title={`Volunteers (${workers.length} connected)`}
-      note={`Every browser tab or Node worker that is training. Credit counts the examples behind accepted ${pushes}.${
+      note={`Every browser tab or Node worker that is training. Credit counts the examples behind accepted ${pushes}; checked counts the pushes the hub recomputed to verify them.${
         local ? ' Local steps and change norm are those of the last accepted change.' : ''
       }${
         refusedTotal > 0
@@ -95,6 +96,22 @@ export const VolunteersTable = memo(function VolunteersTable({
                 <th scope="col" className="num">
                   Refused
                 </th>
+                <th
+                  scope="col"
+                  className="num"
+                  title="Pushes the hub recomputed itself (--spot-check): matched / did not match"
+                >
+                  Checked ok / failed
+                </th>
+                {trusted ? (
+                  <th
+                    scope="col"
+                    className="num"
+                    title="--trust: 0-1; newcomers start at 0.5, below 0.2 refused"
+                  >
+                    Trust
+                  </th>
+                ) : null}
                 <th scope="col" className="num" title={`Examples behind accepted ${pushes}`}>
                   Credit (examples)
                 </th>
@@ -106,7 +123,12 @@ export const VolunteersTable = memo(function VolunteersTable({
                 const refused = refusedCount(w.refused);
                 return (
                   <tr key={w.id} data-worker={w.id}>
-                    <td className="id">{w.id}</td>
+                    <td className="id">
+                      {w.id}
+                      <span className="device" title="The volunteer, the same across its reconnects">
+                        {w.volunteer}
+                      </span>
+                    </td>
                     <td>
                       <span className="backend">{w.backend}</span>
                       {w.device ? <span className="device">{w.device}</span> : null}
@@ -136,6 +158,14 @@ export const VolunteersTable = memo(function VolunteersTable({
                     >
                       {formatInteger(refused)}
                     </td>
+                    <td className={w.checks.failed > 0 ? 'num refused' : 'num'} data-cell="checks">
+                      {formatInteger(w.checks.verified)} / {formatInteger(w.checks.failed)}
+                    </td>
+                    {trusted ? (
+                      <td className="num" data-cell="trust">
+                        {w.trust === null ? '-' : w.trust.toFixed(2)}
+                      </td>
+                    ) : null}
                     <td className="num">{formatInteger(w.credit)}</td>
                     <td>{formatAgo(w.lastSeen, hubNow)}</td>
                   </tr>

@@ -50,6 +50,18 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     meaning: 'a push claiming more examples (or inner steps) than the hub asked for',
     kind: 'client',
   },
+  [ErrorCode.NotVerified]: {
+    meaning: "a push before the worker's backend passed the hub's known-answer check (not applied)",
+    kind: 'rule',
+  },
+  [ErrorCode.KnownAnswerFailed]: {
+    meaning: "a backend's gradient on the hub's known answer was wrong (a browser tries its next backend)",
+    kind: 'client',
+  },
+  [ErrorCode.UnknownCheck]: {
+    meaning: 'an answer to a known-answer check the hub never gave (or one already answered)',
+    kind: 'client',
+  },
   [ErrorCode.ShuttingDown]: {
     meaning:
       'a push that arrived while the hub was shutting down (not applied; sent again after the restart)',

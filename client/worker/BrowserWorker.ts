@@ -383,6 +383,10 @@ export class BrowserWorker {
           this.onStep(report);
         },
         onRefused: () => this.update({ refused: this.view.refused + 1 }),
+        onKnownAnswer: ({ cosine, normRatio, ms }) =>
+          this.note(
+            `${backend} passed the hub's known-answer check (cosine ${cosine.toFixed(4)}, norm ratio ${normRatio.toFixed(3)}) in ${Math.round(ms)} ms`,
+          ),
         yieldBetweenSteps: yieldToPage,
       });
     } catch (error) {
@@ -586,11 +590,15 @@ export class BrowserWorker {
   }
 
   /**
-   * Decides whether an error came from the backend (null: it did not). Hub refusals other than
-   * NON_FINITE are the hub's; anything else (a throw inside TF.js, a failed fetch, a NaN gradient) is
+   * Decides whether an error came from the backend (null: it did not). A failed known-answer check is
+   * the backend's; other hub refusals than NON_FINITE are the hub's; anything else (a throw inside TF.js, a failed fetch, a NaN gradient) is
    * checked by computing one gradient step on synthetic data with the same model on the same backend.
    */
   private async backendFault(error: unknown): Promise<string | null> {
+    // The hub's own check of this backend's gradients: no doubt left, no step of our own needed.
+    if (error instanceof HubRequestError && error.code === ErrorCode.KnownAnswerFailed) {
+      return `the hub's known-answer check: ${error.message}`;
+    }
     if (error instanceof HubRequestError && error.code !== ErrorCode.NonFinite) return null;
     const runInfo = this.runInfo;
     if (runInfo === null || this.backend === null) return null;

@@ -1,4 +1,5 @@
 import type { BrowserWorker, WorkerView } from './BrowserWorker.js';
+import { breakFilterGradients } from './brokenKernel.js';
 
 /**
  * What end-to-end tests (and a curious person in the console) can do with the tab:
@@ -11,6 +12,10 @@ export interface WorkerTestApi {
   resume(): void;
   /** Destroys the WebGPU device in use, as a lost GPU would; false when not on WebGPU. */
   loseDevice(): boolean;
+  /** Makes `backend` compute all-zero filter gradients from now on (see brokenKernel.ts). */
+  breakGradients(backend: string): boolean;
+  /** Forgets the volunteer identity this page keeps: its next connection is a newcomer's. */
+  forgetIdentity(): void;
 }
 
 declare global {
@@ -25,5 +30,7 @@ export function exposeTestApi(worker: BrowserWorker): void {
     pause: () => worker.pause(),
     resume: () => worker.resume(),
     loseDevice: () => worker.loseDevice(),
+    breakGradients: (backend) => breakFilterGradients(backend),
+    forgetIdentity: () => localStorage.clear(),
   };
 }

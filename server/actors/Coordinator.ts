@@ -134,6 +134,7 @@ export class Coordinator implements CoordinatorPort {
       changeNorm: null,
       refused: {},
       rate: new RateMeter(10_000, this.now),
+      checks: { verified: 0, failed: 0 },
     });
     pushBounded(this.recentEvents, { at, kind: 'join', workerId: id, backend: info.backend }, RECENT_EVENTS);
     this.strategy.joined(id);
@@ -187,6 +188,18 @@ export class Coordinator implements CoordinatorPort {
     this.counters.countRefusal(code);
     const worker = workerId === undefined ? undefined : this.workers.get(workerId);
     if (worker) worker.refused[code] = (worker.refused[code] ?? 0) + 1;
+  }
+
+  /**
+   * A spot check's verdict on a push by `identity` (it reaches the trust of a worker that left since):
+   * counted; a failure costs trust, more for a recomputed gradient than a replay (a rougher match).
+   */
+  noteSpotCheck(workerId: string, identity: string, verdict: { passed: boolean; kind: string }): void {
+    const worker = this.workers.get(workerId);
+    if (worker) worker.checks[verdict.passed ? 'verified' : 'failed']++;
+    const trust = this.gradientScreen.trust;
+    if (verdict.passed) trust.recordGood(identity);
+    else trust.recordBad(identity, verdict.kind === 'gradient' ? 0.25 : 0.5);
   }
 
   /** The operator paused training (an admin action): weights stay as they are until resumed. */

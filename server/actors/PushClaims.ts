@@ -68,6 +68,15 @@ export class PushClaims {
         `a weight change of ${steps} inner steps; a round asks for at most ${localSteps}`,
       );
     }
+    if (push.batches !== undefined) {
+      const listed = push.batches.reduce((sum, [, , count]) => sum + count, 0);
+      if (push.batches.length !== steps || listed !== push.examples) {
+        throw new HubError(
+          ErrorCode.InvalidMessage,
+          `batches list ${push.batches.length} batches of ${listed} examples; the push claims ${steps} of ${push.examples}`,
+        );
+      }
+    }
     if (push.examples > batchLimit * steps) {
       throw new HubError(
         ErrorCode.TooManyExamples,

@@ -29,6 +29,8 @@ export interface GradientPush {
   readonly computeMs?: number;
   /** Local mode: the pieces are a weight change made by this many inner steps. */
   readonly localSteps?: number;
+  /** The examples behind it, `[unitId, offset, count]` per batch (what a spot check recomputes from). */
+  readonly batches?: readonly (readonly [number, number, number])[];
 }
 
 export interface PushResult {
@@ -76,6 +78,13 @@ export interface WorkerRecord {
   changeNorm: number | null;
   readonly refused: Record<string, number>;
   readonly rate: RateMeter;
+  /** `--spot-check`: this worker's pushes the hub recomputed, and of those the ones that did not match. */
+  readonly checks: SpotCheckCounts;
+}
+
+export interface SpotCheckCounts {
+  verified: number;
+  failed: number;
 }
 
 /** The coordinator's part of a checkpoint (the data cursor is the UnitPool's). */
@@ -96,6 +105,8 @@ export interface WorkerStatus {
   readonly volunteer: string;
   /** `--trust`: the volunteer's trust in [0, 1]; null without it. */
   readonly trust: number | null;
+  /** `--spot-check`: pushes recomputed by the hub that matched (verified) and that did not (failed). */
+  readonly checks: Readonly<SpotCheckCounts>;
   readonly backend: string;
   readonly device?: string;
   /** Gradients (or weight changes) accepted. */

@@ -15,6 +15,7 @@ export function workerStatus(worker: WorkerRecord, trust: number | null): Worker
     localSteps: worker.localSteps,
     changeNorm: worker.changeNorm,
     refused: { ...worker.refused },
+    checks: { ...worker.checks },
     connectedAt: worker.connectedAt,
     lastSeen: worker.lastSeen,
   };

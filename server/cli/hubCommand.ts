@@ -8,7 +8,7 @@ import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.j
 import { DEFAULT_HUB_OPTIONS as D, type HubOptions } from '../options.js';
 import { DEFAULT_SUBJECT_PREFIX, shardSubject } from '../cluster/subjects.js';
 import { addLocalModeOptions, localModeOptions, type LocalModeFlags } from './localModeOptions.js';
-import { integerIn, natsUrl, positiveNumber, secondsToMs } from './parsers.js';
+import { fraction, integerIn, natsUrl, positiveNumber, secondsToMs } from './parsers.js';
 
 export const CLUSTER_ROLES = ['shard', 'coordinator', 'gateway'] as const;
 
@@ -179,8 +179,22 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
     .addOption(
       new Option(
         '--trust',
-        'async mode: weight each worker by a trust score that out-of-line gradients lower',
+        'weight each volunteer by a trust score that out-of-line gradients and failed spot checks lower; newcomers start on probation',
       ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--no-known-answer',
+        "count a worker's pushes without first checking one gradient of its backend against the hub's",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--spot-check <rate>',
+        'share of accepted pushes the hub recomputes off the event loop; a mismatch costs trust (0: none)',
+      )
+        .default(D.spotCheck)
+        .argParser(fraction),
     )
     .addOption(
       new Option(
@@ -292,6 +306,8 @@ A shard that is killed and started again resumes from its checkpoint; workers wa
       aggregate: AggregationRule;
       clipNorm?: number;
       trust: boolean;
+      knownAnswer: boolean;
+      spotCheck: number;
       compress: Compression;
       banAfter: number;
       banSecs: number;
@@ -332,6 +348,8 @@ A shard that is killed and started again resumes from its checkpoint; workers wa
       aggregate: f.aggregate,
       clipNorm: f.clipNorm,
       trust: f.trust,
+      knownAnswer: f.knownAnswer,
+      spotCheck: f.spotCheck,
       compress: f.compress,
       ...localModeOptions(f),
       banAfter: f.banAfter,

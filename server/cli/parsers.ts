@@ -19,6 +19,15 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** A share: a number from 0 to 1. */
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new InvalidArgumentError(`expected a number from 0 to 1, got "${value}".`);
+  }
+  return n;
+}
+
 export function secondsToMs(value: string): number {
   return Math.round(positiveNumber(value) * 1000);
 }

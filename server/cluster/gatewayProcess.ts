@@ -142,7 +142,8 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Runn
       shards,
       shardRanges: config.shards,
       layout,
-      config,
+      // The work checks run on an evaluation thread, which gateway processes do not start (yet).
+      config: { ...config, knownAnswer: false },
       traffic: new ShardTraffic(config.shards.length),
       ...workerGuards(run, layout.totalLength),
       logError,

@@ -49,6 +49,7 @@ function worker(id: string, changeNorm: number | null): WorkerStatus {
     id,
     volunteer: `v-${id}`,
     trust: null,
+    checks: { verified: 0, failed: 0 },
     backend: 'wasm',
     steps: changeNorm === null ? 0 : 1,
     examples: changeNorm === null ? 0 : 3_200,

@@ -221,6 +221,9 @@ export class DashboardFeed {
       },
       workers: status.workers.map((w) => ({
         id: w.id,
+        volunteer: w.volunteer,
+        trust: w.trust,
+        checks: w.checks,
         backend: w.backend,
         device: w.device,
         examplesPerSec: w.examplesPerSec,

@@ -54,6 +54,10 @@ describe('UnitPool', () => {
     expectTiles(epoch1, 1003);
     const ids = new Set([...epoch0, ...epoch1].map((u) => u.unitId));
     expect(ids.size).toBe(22);
+    // What a spot check reads a push's examples by: any epoch's unit id gives its leased range.
+    for (const unit of [...epoch0, ...epoch1]) {
+      expect(pool.examplesOf(unit.unitId)).toEqual({ start: unit.start, count: unit.count });
+    }
   });
 
   it('one unit when unitSize >= totalExamples', () => {

@@ -133,18 +133,19 @@ export class UnitPool {
     return returned.length;
   }
 
+  /** The training examples of a unit id, leased or not (ids count on across epochs): [start, start + count). */
+  examplesOf(unitId: number): { readonly start: number; readonly count: number } {
+    const { totalExamples, unitSize } = this.options;
+    const start = (unitId % this.unitsPerEpoch) * unitSize;
+    return { start, count: Math.min(unitSize, totalExamples - start) };
+  }
+
   private refill(): void {
     const epoch = this.nextEpoch++;
-    const { totalExamples, unitSize } = this.options;
     const units: LeasedUnit[] = [];
     for (let i = 0; i < this.unitsPerEpoch; i++) {
-      const start = i * unitSize;
-      units.push({
-        unitId: epoch * this.unitsPerEpoch + i,
-        start,
-        count: Math.min(unitSize, totalExamples - start),
-        epoch,
-      });
+      const unitId = epoch * this.unitsPerEpoch + i;
+      units.push({ unitId, ...this.examplesOf(unitId), epoch });
     }
     // Fisher-Yates with the seeded generator.
     for (let i = units.length - 1; i > 0; i--) {

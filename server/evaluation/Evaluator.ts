@@ -2,9 +2,16 @@ import { Worker } from 'node:worker_threads';
 
 import type { ModelName } from '../../shared/models.js';
 import { MNIST_TEST_COUNT } from '../data/mnist.js';
-import type { EvaluateRequest, EvaluationResult, EvaluationThreadData, ThreadMessage } from './messages.js';
+import type { Examples } from '../../shared/examplesCodec.js';
+import type {
+  ComputedUpdate,
+  EvaluationResult,
+  EvaluationThreadData,
+  ThreadMessage,
+  ThreadRequest,
+} from './messages.js';
 
-export type { EvaluationResult } from './messages.js';
+export type { ComputedUpdate, EvaluationResult } from './messages.js';
 
 export interface EvaluatorOptions {
   readonly model: ModelName;
@@ -35,9 +42,12 @@ const DEFAULT_BATCH_SIZE = 250;
 const THREAD_ENTRY = new URL('./evaluationThreadEntry.mjs', import.meta.url);
 
 interface Pending {
-  resolve(result: EvaluationResult): void;
+  resolve(result: EvaluationResult | ComputedUpdate): void;
   reject(err: Error): void;
 }
+
+/** A request as sent, less the id the Evaluator gives it. */
+type Unsent = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'id'> : never) : never;
 
 /**
  * Test-set evaluation in a worker_threads Worker, so the hub's sockets never wait for a forward pass.
@@ -123,7 +133,36 @@ export class Evaluator {
    * returns, so the caller may go on updating its array.
    */
   evaluate(weights: Float32Array): Promise<EvaluationResult> {
+    return this.request({ type: 'evaluate', weights }) as Promise<EvaluationResult>;
+  }
+
+  /** The loss gradient of `examples` at `weights` (flat, layout order), as a worker computes it. */
+  gradient(weights: Float32Array, examples: Examples): Promise<ComputedUpdate> {
+    return this.request({ type: 'gradient', weights, examples }) as Promise<ComputedUpdate>;
+  }
+
+  /**
+   * A local round replayed from `weights`: one inner step of a fresh `optimizer` per batch, in order.
+   * Resolves with the weight change (start - end), as a worker pushes it.
+   */
+  replay(
+    weights: Float32Array,
+    batches: readonly Examples[],
+    optimizer: string,
+    learningRate: number,
+  ): Promise<ComputedUpdate> {
+    return this.request({
+      type: 'replay',
+      weights,
+      batches,
+      optimizer,
+      learningRate,
+    }) as Promise<ComputedUpdate>;
+  }
+
+  private request(unsent: Unsent): Promise<EvaluationResult | ComputedUpdate> {
     if (this.failure) return Promise.reject(this.failure);
+    const { weights } = unsent;
     if (weights.length !== this.parameterCount) {
       return Promise.reject(
         new RangeError(`weights hold ${weights.length} floats, the model has ${this.parameterCount}`),
@@ -132,8 +171,8 @@ export class Evaluator {
     // A copy, transferred: the thread owns it and the hub's array stays the hub's.
     const copy = weights.slice();
     const id = this.nextId++;
-    const request: EvaluateRequest = { type: 'evaluate', id, weights: copy };
-    return new Promise<EvaluationResult>((resolve, reject) => {
+    const request = { ...unsent, id, weights: copy } as ThreadRequest;
+    return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       if (this.pending.size === 1) this.worker.ref();
       this.worker.postMessage(request, [copy.buffer]);
@@ -151,8 +190,7 @@ export class Evaluator {
     const pending = this.settle(message.id);
     if (!pending) return;
     if (message.type === 'result') pending.resolve(message.result);
-    else
-      pending.reject(new EvaluationError(`evaluation failed in the evaluation thread: ${message.message}`));
+    else pending.reject(new EvaluationError(`the evaluation thread failed: ${message.message}`));
   }
 
   private settle(id: number): Pending | undefined {

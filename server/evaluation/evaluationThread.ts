@@ -1,6 +1,8 @@
 /**
  * The evaluation thread (worker_threads): loads the MNIST test set, builds the model on TF.js wasm and
- * answers `evaluate` requests one at a time, so the hub's event loop never waits for a forward pass.
+ * answers requests one at a time, so the hub's event loop never waits for TF.js: `evaluate` (test
+ * accuracy), and the checks of volunteers' work, `gradient` (a batch's gradient, as a worker computes
+ * it) and `replay` (a local round's inner steps).
  * Started by Evaluator through evaluationThreadEntry.mjs.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -9,10 +11,20 @@ import * as tf from '@tensorflow/tfjs';
 import { layoutOfModel, type ParameterLayout } from '../../shared/layout.js';
 import { buildModel } from '../../shared/models.js';
 import { examplesToTensors } from '../../shared/examplesTensors.js';
-import { writeFlatWeights } from '../../shared/training.js';
+import { LocalTrainer } from '../../shared/LocalTrainer.js';
+import { computeGradients, readFlatWeights, writeFlatWeights } from '../../shared/training.js';
+import { weightChange } from '../../shared/weightChange.js';
 import { loadMnistSplit } from '../data/mnist.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
-import type { EvaluateRequest, EvaluationResult, EvaluationThreadData, ThreadMessage } from './messages.js';
+import type {
+  ComputedUpdate,
+  EvaluationResult,
+  EvaluationThreadData,
+  GradientRequest,
+  ReplayRequest,
+  ThreadMessage,
+  ThreadRequest,
+} from './messages.js';
 
 interface Batch {
   readonly xs: tf.Tensor4D;
@@ -58,6 +70,47 @@ async function evaluateBatches(
   return { accuracy: correct / examples, loss: lossSum / examples, examples, predictions };
 }
 
+async function gradientOf(
+  model: tf.LayersModel,
+  layout: ParameterLayout,
+  request: GradientRequest,
+): Promise<ComputedUpdate> {
+  writeFlatWeights(model, layout, request.weights);
+  const { xs, ys } = examplesToTensors(request.examples);
+  try {
+    const { gradient, loss } = await computeGradients(model, layout, xs, ys);
+    // A copy of its own: the result's buffer is transferred to the hub.
+    return { values: gradient.slice(), loss };
+  } finally {
+    tf.dispose([xs, ys]);
+  }
+}
+
+/** A fresh inner optimizer: the worker's state from earlier rounds is not known here. */
+async function replayOf(
+  model: tf.LayersModel,
+  layout: ParameterLayout,
+  request: ReplayRequest,
+): Promise<ComputedUpdate> {
+  writeFlatWeights(model, layout, request.weights);
+  const trainer = new LocalTrainer(model, request.optimizer, request.learningRate);
+  let lossSum = 0;
+  try {
+    for (const batch of request.batches) {
+      const { xs, ys } = examplesToTensors(batch);
+      try {
+        lossSum += await trainer.step(xs, ys);
+      } finally {
+        tf.dispose([xs, ys]);
+      }
+    }
+    const end = await readFlatWeights(model, layout);
+    return { values: weightChange(request.weights, end), loss: lossSum / request.batches.length };
+  } finally {
+    trainer.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('evaluationThread must run inside a worker_threads Worker');
@@ -88,15 +141,29 @@ async function main(): Promise<void> {
 
   // One evaluation at a time: requests that arrive during one wait their turn, in order.
   let queue: Promise<void> = Promise.resolve();
-  port.on('message', (request: EvaluateRequest) => {
+  port.on('message', (request: ThreadRequest) => {
     queue = queue.then(async () => {
       try {
-        writeFlatWeights(model, layout, request.weights);
-        send({
-          type: 'result',
-          id: request.id,
-          result: await evaluateBatches(model, batches, options.sampleCount),
-        });
+        switch (request.type) {
+          case 'evaluate':
+            writeFlatWeights(model, layout, request.weights);
+            send({
+              type: 'result',
+              id: request.id,
+              result: await evaluateBatches(model, batches, options.sampleCount),
+            });
+            break;
+          case 'gradient':
+          case 'replay': {
+            const result = await (request.type === 'gradient'
+              ? gradientOf(model, layout, request)
+              : replayOf(model, layout, request));
+            port.postMessage({ type: 'result', id: request.id, result } satisfies ThreadMessage, [
+              result.values.buffer as ArrayBuffer,
+            ]);
+            break;
+          }
+        }
       } catch (err) {
         send({ type: 'error', id: request.id, message: messageOf(err) });
       }

@@ -1,3 +1,4 @@
+import type { Examples } from '../../shared/examplesCodec.js';
 import type { ModelName } from '../../shared/models.js';
 
 /** What the evaluation thread is started with (its `workerData`). */
@@ -31,6 +32,35 @@ export interface EvaluateRequest {
   readonly weights: Float32Array;
 }
 
+/** Hub -> thread: the loss gradient of `examples` at `weights`, as a worker computes it. */
+export interface GradientRequest {
+  readonly type: 'gradient';
+  readonly id: number;
+  readonly weights: Float32Array;
+  readonly examples: Examples;
+}
+
+/**
+ * Hub -> thread: a local round replayed. From `weights`, one inner step of `optimizer` at
+ * `learningRate` per batch, in order; answers the weight change (start - end) as a worker pushes it.
+ */
+export interface ReplayRequest {
+  readonly type: 'replay';
+  readonly id: number;
+  readonly weights: Float32Array;
+  readonly batches: readonly Examples[];
+  readonly optimizer: string;
+  readonly learningRate: number;
+}
+
+export type ThreadRequest = EvaluateRequest | GradientRequest | ReplayRequest;
+
+/** What the thread computed for a gradient or a replay: the floats, and the (mean) loss. */
+export interface ComputedUpdate {
+  readonly values: Float32Array;
+  readonly loss: number;
+}
+
 /** Thread -> hub. */
 export type ThreadMessage =
   | {
@@ -40,5 +70,5 @@ export type ThreadMessage =
       readonly backend: string;
     }
   | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'result'; readonly id: number; readonly result: EvaluationResult }
+  | { readonly type: 'result'; readonly id: number; readonly result: EvaluationResult | ComputedUpdate }
   | { readonly type: 'error'; readonly id: number; readonly message: string };

@@ -10,6 +10,8 @@ import {
   EXAMPLES_PATH,
   BYTES_PER_FLOAT,
   PROTOCOL_VERSION,
+  checkAnswerSchema,
+  checkGetSchema,
   completeUnitSchema,
   helloSchema,
   leaseSchema,
@@ -24,11 +26,13 @@ import type { CoordinatorPort } from '../actors/CoordinatorPort.js';
 import type { WorkAssignment } from '../actors/coordinatorTypes.js';
 import type { ShardRef } from '../actors/ShardRef.js';
 import type { ShardTraffic } from '../metrics/ShardTraffic.js';
+import type { WorkChecks } from '../verification/workChecks.js';
 import type { AddressBans } from './AddressBans.js';
 import type { ConnectionLimits } from './ConnectionLimits.js';
 import { FiniteCheck } from './FiniteCheck.js';
 import { GatheredWeights } from './GatheredWeights.js';
 import { parseMessage } from './parseMessage.js';
+import { SessionChecks, type SessionVolunteer } from './SessionChecks.js';
 import { floatsPerShard, resolveSelection, splitByShard, type Selection } from './selection.js';
 
 export interface WorkerGatewayDeps {
@@ -41,6 +45,8 @@ export interface WorkerGatewayDeps {
   readonly traffic: ShardTraffic;
   readonly limits: ConnectionLimits;
   readonly bans: AddressBans;
+  /** The checks of volunteers' work (known answer at join, spot checks); none when absent. */
+  readonly checks?: WorkChecks;
   /** Internal errors are logged here and never sent to clients. */
   readonly logError: (message: string, error: unknown) => void;
 }
@@ -81,6 +87,9 @@ export function attachWorkerGateway(io: HubServer, deps: WorkerGatewayDeps): voi
 
 class WorkerSession {
   private workerId: string | undefined;
+  /** Who hello said the worker is (identity and backend), while registered. */
+  private volunteer: SessionVolunteer | undefined;
+  private readonly checks: SessionChecks;
 
   constructor(
     private readonly socket: HubSocket,
@@ -90,7 +99,16 @@ class WorkerSession {
     /** Shared by every session: one check runs at a time. */
     private readonly finite: FiniteCheck,
   ) {
+    this.checks = new SessionChecks(deps.checks ?? {});
     this.on('hello', helloSchema, (request) => this.hello(request));
+    this.on('check:get', checkGetSchema, (_request, id) => {
+      this.registered(id);
+      return this.checks.issue();
+    });
+    this.on('check:answer', checkAnswerSchema, (request, id) => {
+      this.registered(id);
+      return this.checks.answer(request, this.volunteer!);
+    });
     this.on('pull', pullSchema, (request, id) => this.pull(request, this.registered(id)));
     this.on('push', pushSchema, (request, id) => this.push(request, this.registered(id)));
     this.on('unit:lease', leaseSchema, (_request, id) => this.lease(this.registered(id)));
@@ -139,6 +157,7 @@ class WorkerSession {
       );
     }
     if (this.workerId) this.deps.coordinator.leave(this.workerId);
+    this.checks.reset();
     const identity = request.identity ?? newIdentity();
     this.workerId = await this.deps.coordinator.join({
       backend: request.backend,
@@ -152,6 +171,7 @@ class WorkerSession {
       this.workerId = undefined;
       throw new HubError(ErrorCode.NotRegistered, 'the connection closed during hello');
     }
+    this.volunteer = { workerId: this.workerId, identity, backend: request.backend };
     return {
       workerId: this.workerId,
       identity,
@@ -185,8 +205,10 @@ class WorkerSession {
       snapshots.map((s) => s.weights),
     );
     this.deps.traffic.recordOut(floatsPerShard(selection, shardRanges));
+    const versions = snapshots.map((s) => s.version);
+    if (selection.coversAll) this.checks.notePull(versions, weights);
     return {
-      versions: snapshots.map((s) => s.version),
+      versions,
       globalStep: coordinator.status().globalStep,
       round: work.round,
       local: work.local,
@@ -197,6 +219,7 @@ class WorkerSession {
 
   private async push(request: z.infer<typeof pushSchema>, workerId: string): Promise<object> {
     const { coordinator, layout, shardRanges } = this.deps;
+    this.checks.requireVerified(this.volunteer!);
     const selection = resolveSelection(request, layout, shardRanges);
     const encoding = request.encoding ?? 'f32';
     const expectedBytes = selection.totalLength * BYTES_PER_FLOAT[encoding];
@@ -231,8 +254,10 @@ class WorkerSession {
       pushId: request.pushId,
       computeMs: request.computeMs,
       localSteps: request.localSteps,
+      batches: request.batches,
     });
     this.deps.traffic.recordIn(floatsPerShard(selection, shardRanges));
+    if (!result.duplicate) this.checks.accepted(request, gradient, this.volunteer!);
     if (!request.pullAfter || coordinator.mode !== 'async') return result;
     const everything = resolveSelection({}, layout, shardRanges);
     try {

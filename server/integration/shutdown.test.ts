@@ -29,6 +29,8 @@ afterEach(async () => {
 async function start(mode: TrainingMode): Promise<RunningHub> {
   const options: HubOptions = {
     ...DEFAULT_HUB_OPTIONS,
+    // Its clients push by hand: no backend to check.
+    knownAnswer: false,
     mode,
     shards: 2,
     roundTimeoutMs: 2_000,

@@ -157,9 +157,11 @@ it('--trust weights each gradient of a sync round by its worker trust (a worker 
   ]);
   expect(last.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
   const after = await hub.hub.weights();
-  // b's trust: 0.5 after the outlier, + 0.02 for this good push (gradientGuard's recovery).
-  const trustB = 0.52;
-  const weightA = 64;
+  // Both started on probation (0.5) and gained 0.02 per accepted push (gradientGuard's recovery):
+  // a had 7 by this one; b had 5, then its outlier halved its trust, then this push.
+  const trustA = 0.5 + 7 * 0.02;
+  const trustB = (0.5 + 5 * 0.02) * 0.5 + 0.02;
+  const weightA = 64 * trustA;
   const weightB = 64 * trustB;
   let worst = 0;
   for (let i = 0; i < before.length; i++) {

@@ -10,6 +10,7 @@ function worker(id: string, changeNorm: number | null): WorkerStatus {
     id,
     volunteer: `v-${id}`,
     trust: null,
+    checks: { verified: 0, failed: 0 },
     backend: 'wasm',
     steps: 3,
     examples: 9_600,

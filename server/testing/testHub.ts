@@ -4,11 +4,19 @@ import { startHub, type RunningHub } from '../startHub.js';
 
 /**
  * A real hub on 127.0.0.1, port 0, with test-sized defaults. Always `close()` it. Async mode unless
- * the test says otherwise: most tests push single gradients and count steps one by one.
+ * the test says otherwise: most tests push single gradients and count steps one by one, by hand, so
+ * the known-answer check is off unless a test asks for it (workChecks.test.ts, the e2e specs).
  */
 export function startTestHub(overrides: Partial<HubOptions> = {}): Promise<RunningHub> {
   return startHub(
-    { ...DEFAULT_HUB_OPTIONS, mode: 'async', evalIntervalMs: 60_000, evalExamples: 2_000, ...overrides },
+    {
+      ...DEFAULT_HUB_OPTIONS,
+      mode: 'async',
+      evalIntervalMs: 60_000,
+      evalExamples: 2_000,
+      knownAnswer: false,
+      ...overrides,
+    },
     { host: '127.0.0.1', port: 0 },
   );
 }

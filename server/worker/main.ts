@@ -63,6 +63,10 @@ try {
           (r.localSteps === undefined ? '' : `, change of ${r.localSteps} local steps`),
       );
     },
+    onKnownAnswer: ({ cosine, normRatio, ms }) =>
+      console.log(
+        `worker ${client.workerId}: ${backend} passed the hub's known-answer check (cosine ${cosine.toFixed(4)}, norm ratio ${normRatio.toFixed(3)}) in ${Math.round(ms)} ms`,
+      ),
     onRefused: (error) =>
       console.log(`worker ${client.workerId}: ${error.message}; retrying with fresh weights`),
   });
