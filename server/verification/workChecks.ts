@@ -42,13 +42,6 @@ export function createWorkChecks(
             learningRate: options.learningRate,
             onVerdict: (push, verdict) => {
               coordinator.noteSpotCheck(push.workerId, push.identity, verdict);
-              console.log(
-                'VERDICT',
-                verdict.kind,
-                verdict.passed,
-                JSON.stringify(verdict.agreement),
-                Math.round(verdict.ms),
-              );
               if (!verdict.passed) {
                 const how =
                   verdict.agreement === null
