@@ -10,6 +10,12 @@ export type RoundKind = RoundRecord['kind'];
 /** A worker as /api/status lists it. */
 export interface HubWorkerStatus {
   readonly id: string;
+  /** The volunteer's public name, the same across its reconnects. */
+  readonly volunteer: string;
+  /** `--trust`: the volunteer's trust in [0, 1]; null without it. */
+  readonly trust: number | null;
+  /** `--spot-check`: pushes the hub recomputed that matched, and that did not. */
+  readonly checks: { readonly verified: number; readonly failed: number };
   readonly backend: string;
   readonly device?: string;
   /** Accepted pushes: gradients, or weight changes in local mode. */
@@ -109,15 +115,18 @@ export function localSettings(
 
 /** The coordinator's workers as /api/status lists them (no refusals or timestamps: /metrics-sized). */
 export function hubWorkers(workers: readonly WorkerStatus[]): HubWorkerStatus[] {
-  return workers.map(({ id, backend, device, steps, examples, examplesPerSec, localSteps, changeNorm }) => ({
-    id,
-    backend,
-    device,
-    steps,
-    examples,
-    examplesPerSec,
-    localSteps,
-    changeNorm,
+  return workers.map((w) => ({
+    id: w.id,
+    volunteer: w.volunteer,
+    trust: w.trust,
+    checks: w.checks,
+    backend: w.backend,
+    device: w.device,
+    steps: w.steps,
+    examples: w.examples,
+    examplesPerSec: w.examplesPerSec,
+    localSteps: w.localSteps,
+    changeNorm: w.changeNorm,
   }));
 }
 

@@ -21,6 +21,7 @@ import type { ModeHost, TrainingStrategy } from './modes/TrainingStrategy.js';
 import { PushClaims } from './PushClaims.js';
 import { PushLedger } from './PushLedger.js';
 import { pushBounded, RunCounters } from './RunCounters.js';
+import type { VolunteerTrust } from './VolunteerTrust.js';
 import { workerStatus } from './workerStatus.js';
 import type { ShardRef } from './ShardRef.js';
 
@@ -197,9 +198,14 @@ export class Coordinator implements CoordinatorPort {
   noteSpotCheck(workerId: string, identity: string, verdict: { passed: boolean; kind: string }): void {
     const worker = this.workers.get(workerId);
     if (worker) worker.checks[verdict.passed ? 'verified' : 'failed']++;
-    const trust = this.gradientScreen.trust;
+    const trust = this.volunteers;
     if (verdict.passed) trust.recordGood(identity);
     else trust.recordBad(identity, verdict.kind === 'gradient' ? 0.25 : 0.5);
+  }
+
+  /** Every volunteer's trust (what spot checks read and change). */
+  get volunteers(): VolunteerTrust {
+    return this.gradientScreen.trust;
   }
 
   /** The operator paused training (an admin action): weights stay as they are until resumed. */

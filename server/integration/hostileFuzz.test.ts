@@ -7,6 +7,7 @@ import type { RunningHub } from '../startHub.js';
 import { emptyTally, HostileClient, type HostileTally } from '../testing/HostileClient.js';
 import { checksums, connectClient, startTestHub } from '../testing/testHub.js';
 import { closedAfterEach } from '../testing/closedAfterEach.js';
+import { MNIST_TRAIN_COUNT } from '../data/mnist.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 
 /**
@@ -78,11 +79,17 @@ it(`${HOSTILE_MESSAGES} hostile messages while two honest workers train: named r
     // The fuzz opens a hundred connections from 127.0.0.1 that get closed for strikes; the ban
     // (tested in limits.test.ts) would stop it after three. The honest workers stay connected anyway.
     banAfter: 0,
+    // A quarter of accepted pushes recomputed: plausible but wrong ones cost their senders trust.
+    spotCheck: 0.25,
     evalIntervalMs: 2_000,
     evalExamples: 2_000,
   });
   const running = opened.hub;
-  const context = { params: running.hub.layout.totalLength, shards: running.hub.shardRanges.length };
+  const context = {
+    params: running.hub.layout.totalLength,
+    shards: running.hub.shardRanges.length,
+    units: Math.ceil(MNIST_TRAIN_COUNT / running.hub.options.unitSize),
+  };
 
   for (let i = 0; i < 2; i++) opened.clients.push(await connectClient(running, 'wasm'));
   const honest = opened.clients.map(
@@ -100,9 +107,13 @@ it(`${HOSTILE_MESSAGES} hostile messages while two honest workers train: named r
   const started = Date.now();
   await Promise.all(
     Array.from({ length: HOSTILE_CLIENTS }, (_, i) =>
-      new HostileClient(running.url, context, 1 + i, { hugeNorms: true, floods: true }, tally).run(
-        HOSTILE_MESSAGES,
-      ),
+      new HostileClient(
+        running.url,
+        context,
+        1 + i,
+        { hugeNorms: true, floods: true, lies: true },
+        tally,
+      ).run(HOSTILE_MESSAGES),
     ),
   );
   console.log(
@@ -112,6 +123,11 @@ it(`${HOSTILE_MESSAGES} hostile messages while two honest workers train: named r
   );
   expect(tally.sent).toBeGreaterThanOrEqual(HOSTILE_MESSAGES);
   expectOnlyNamedRefusals(tally);
+  // The well-formed lies were each caught by name; plausible-wrong gradients by spot checks, whose
+  // failures drove the liars (reconnecting under new connections, from the same address) to refusal.
+  for (const code of [ErrorCode.FutureVersion, ErrorCode.TooManyExamples, ErrorCode.Untrusted]) {
+    expect(tally.refused.get(code) ?? 0, code).toBeGreaterThan(0);
+  }
 
   // The honest workers carry on to the target (or run out of their example budget and fail).
   let reached = (await running.hub.evaluateNow()).accuracy >= TARGET_ACCURACY;
@@ -126,6 +142,8 @@ it(`${HOSTILE_MESSAGES} hostile messages while two honest workers train: named r
     `honest workers: test accuracy ${evaluation.accuracy.toFixed(4)} after ${evaluation.examplesSeen} examples`,
   );
   expect(evaluation.accuracy).toBeGreaterThanOrEqual(TARGET_ACCURACY);
+  // No honest push failed a spot check.
+  for (const worker of (await running.hub.status()).workers) expect(worker.checks.failed).toBe(0);
 
   // Every update the shards applied is an accepted push (the honest ones, and any hostile one the
   // screen let through: none so far).

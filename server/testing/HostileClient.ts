@@ -54,9 +54,9 @@ export class HostileClient {
 
   constructor(
     private readonly url: string,
-    private readonly context: Pick<HostileContext, 'params' | 'shards'>,
+    private readonly context: Pick<HostileContext, 'params' | 'shards' | 'units'>,
     seed: number,
-    options: { hugeNorms: boolean; floods: boolean },
+    options: { hugeNorms: boolean; floods: boolean; lies?: boolean },
     private readonly tally: HostileTally,
   ) {
     this.messages = new HostileMessages(seed, options);

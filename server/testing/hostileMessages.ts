@@ -28,27 +28,43 @@ export type HostileKind =
   | 'wrong-versions'
   | 'wrong-unit'
   | 'wrong-protocol'
-  | 'no-ack';
+  | 'no-ack'
+  // Well-formed lies: each passes the schema and every shape check.
+  | 'future-version'
+  | 'inflated-examples'
+  | 'batches-mismatch'
+  | 'plausible-wrong'
+  | 'forged-identity'
+  | 'unknown-check';
 
 /** What the hub told the client so far: the catalogue makes messages that look right in most ways. */
 export interface HostileContext {
   readonly params: number;
   readonly shards: number;
   readonly versions: readonly number[];
+  /** Work units of an epoch: a plausible lie names a real one. */
+  readonly units: number;
 }
 
 /**
  * A deterministic stream of hostile messages (random bytes, wrong types, oversized, truncated,
- * NaN/Inf, huge norms, wrong shard/version/ids, unknown events, raw frames, floods). `huge-norm` is
- * the only kind that can be accepted: it is well formed, and only the hub's gradient screen stands
- * between it and the weights. `hugeNorms: false` leaves it out.
+ * NaN/Inf, huge norms, wrong shard/version/ids, unknown events, raw frames, floods) and, with `lies`,
+ * well-formed lies (versions from the future, inflated example counts, batches that do not add up,
+ * gradients of an honest size that are not what they claim, forged identities, answers to checks
+ * never given). `huge-norm` and `plausible-wrong` are the kinds that can be accepted: only the hub's
+ * screen stands between the first and the weights, only its spot checks between the second and the
+ * volunteer's trust. `hugeNorms: false` and `lies: false` leave them out.
  */
 export class HostileMessages {
   private readonly float: () => number;
 
   constructor(
     seed: number,
-    private readonly options: { readonly hugeNorms: boolean; readonly floods: boolean },
+    private readonly options: {
+      readonly hugeNorms: boolean;
+      readonly floods: boolean;
+      readonly lies?: boolean;
+    },
   ) {
     this.float = mulberry32(seed);
   }
@@ -83,6 +99,16 @@ export class HostileMessages {
       'raw-frame',
     ];
     if (this.options.hugeNorms) kinds.push('huge-norm');
+    if (this.options.lies) {
+      kinds.push(
+        'future-version',
+        'inflated-examples',
+        'batches-mismatch',
+        'plausible-wrong',
+        'forged-identity',
+        'unknown-check',
+      );
+    }
     // Floods are rare: one is a few hundred messages.
     if (this.options.floods && this.chance(0.05)) kinds.push('flood');
     return kinds;
@@ -90,7 +116,7 @@ export class HostileMessages {
 
   private event(
     kind: HostileKind,
-    { params, shards, versions }: HostileContext,
+    { params, shards, versions, units }: HostileContext,
   ): { event: string; args: unknown[]; ack: boolean } {
     const push = (fields: Record<string, unknown>) => ({
       event: 'push',
@@ -170,6 +196,48 @@ export class HostileMessages {
         };
       case 'no-ack':
         return { event: this.pick(['push', 'pull', 'nonsense']), args: [{ nonsense: true }], ack: false };
+      case 'future-version':
+        return push({
+          versions: versions.map((v, i) => (i === 0 || this.chance(0.5) ? v + 1 + this.int(1e6) : v)),
+          gradient: this.honestSized(params),
+        });
+      case 'inflated-examples':
+        return push({ examples: 1_000 + this.int(999_000), gradient: this.honestSized(params) });
+      case 'batches-mismatch': {
+        const examples = 1 + this.int(64);
+        return push({
+          examples,
+          batches: [[this.int(units), 0, examples + 1 + this.int(10)]],
+          gradient: this.honestSized(params),
+        });
+      }
+      case 'plausible-wrong': {
+        // The size of an honest gradient, naming a real unit's examples: no norm screen can tell.
+        const examples = 1 + this.int(64);
+        return push({
+          examples,
+          batches: [[this.int(units), 0, examples]],
+          gradient: this.honestSized(params),
+        });
+      }
+      case 'forged-identity':
+        return {
+          event: 'hello',
+          args: [
+            {
+              protocolVersion: PROTOCOL_VERSION,
+              backend: 'hostile',
+              identity: `forged${this.int(1e9)}`.padEnd(22, 'x'),
+            },
+          ],
+          ack: true,
+        };
+      case 'unknown-check':
+        return {
+          event: 'check:answer',
+          args: [{ checkId: `made-up-${this.int(1e6)}`, loss: 1, gradient: this.honestSized(params) }],
+          ack: true,
+        };
     }
   }
 
@@ -190,6 +258,11 @@ export class HostileMessages {
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = (this.float() * 2 - 1) * scale;
     return out;
+  }
+
+  /** Random floats at about an honest cnn gradient's norm (0.1-1 over ~6,000 values). */
+  private honestSized(count: number): Uint8Array {
+    return new Uint8Array(this.floatArray(count, 0.01).buffer);
   }
 
   /** The same, as the bytes of a message. */

@@ -42,11 +42,21 @@ export interface SpotCheckOptions {
   readonly learningRate: number;
   readonly onVerdict: (push: CheckablePush, verdict: SpotCheckVerdict) => void;
   readonly random?: () => number;
+  /** The volunteer's trust now: below PROBATION_CHECKS_BELOW its pushes are checked more often. */
+  readonly trustOf?: (identity: string) => number;
   /** Checks running or queued at most; a push chosen beyond that is let go (the thread is busy). */
   readonly maxInFlight?: number;
 }
 
 const DEFAULT_MAX_IN_FLIGHT = 4;
+/**
+ * A volunteer whose trust is below this (a newcomer's first pushes, one from an address that
+ * poisoned before, one that failed a check) has its pushes checked PROBATION_RATE_FACTOR times as
+ * often: a poisoner that comes back as a newcomer is caught within a few pushes, not a few dozen
+ * (BOINC checks new hosts more often the same way). Honest newcomers pass it after ~5 pushes.
+ */
+export const PROBATION_CHECKS_BELOW = 0.6;
+const PROBATION_RATE_FACTOR = 10;
 
 /**
  * `--spot-check RATE`: the hub recomputes a random share of accepted pushes in the evaluation thread
@@ -68,7 +78,9 @@ export class SpotChecks {
 
   /** Picks this push for a check with the configured chance; the verdict arrives later (onVerdict). */
   consider(push: CheckablePush): void {
-    const { rate, maxInFlight = DEFAULT_MAX_IN_FLIGHT } = this.options;
+    const { rate: baseRate, maxInFlight = DEFAULT_MAX_IN_FLIGHT, trustOf } = this.options;
+    const onProbation = trustOf !== undefined && trustOf(push.identity) < PROBATION_CHECKS_BELOW;
+    const rate = onProbation ? Math.min(1, baseRate * PROBATION_RATE_FACTOR) : baseRate;
     if (rate === 0 || this.random() >= rate || this.inFlight >= maxInFlight) return;
     this.inFlight++;
     const began = performance.now();

@@ -40,6 +40,8 @@ export function createWorkChecks(
             unitExamples: deps.unitExamples,
             optimizer: options.optimizer,
             learningRate: options.learningRate,
+            // Only --trust keeps trust worth reading; without it every volunteer is checked alike.
+            trustOf: options.trust ? (identity) => coordinator.volunteers.get(identity) : undefined,
             onVerdict: (push, verdict) => {
               coordinator.noteSpotCheck(push.workerId, push.identity, verdict);
               if (!verdict.passed) {
