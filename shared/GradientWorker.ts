@@ -378,9 +378,19 @@ export class GradientWorker {
 
   /** Before the hub counts this backend's pushes: one gradient checked against the hub's own. */
   private async passKnownAnswer(): Promise<void> {
-    // Computed first: `onKnownAnswer?.(await ...)` would skip the check itself without a listener.
-    const passed = await passKnownAnswer(this.options.client, this.model, this.layout);
-    this.options.onKnownAnswer?.(passed);
+    for (;;) {
+      try {
+        // Computed first: `onKnownAnswer?.(await ...)` would skip the check itself without a listener.
+        const passed = await passKnownAnswer(this.options.client, this.model, this.layout);
+        this.options.onKnownAnswer?.(passed);
+        return;
+      } catch (error) {
+        // "Not now" (a shard restarting, a pause): the check's weights could not be read; ask again.
+        const waitMs = waitBeforeRetry(error);
+        if (waitMs === undefined) throw error;
+        await sleep(waitMs);
+      }
+    }
   }
 
   /** A refused push: counted and reported when it is worth a retry, rethrown otherwise. */
