@@ -68,21 +68,28 @@ export class SessionChecks {
     }
   }
 
-  /** A whole-model pull was answered with these weights. */
-  notePull(versions: readonly number[], weights: Float32Array): void {
-    if (this.checks.spotChecks) this.lastPull = { versions, weights };
+  /** A whole-model pull was answered with these weights: kept if the next push is to be checked. */
+  notePull(
+    versions: readonly number[],
+    weights: Float32Array,
+    volunteer: SessionVolunteer | undefined,
+  ): void {
+    const { spotChecks } = this.checks;
+    this.lastPull =
+      spotChecks && volunteer && spotChecks.choose(volunteer.identity) ? { versions, weights } : null;
   }
 
   /**
-   * An accepted push: a spot check may recompute it, if it lists its batches and was computed from
-   * the last pull's weights (the whole model; other pushes cannot be recomputed and are not chosen).
+   * An accepted push: recomputed when its pull was chosen, it lists its batches, and it was computed
+   * from that pull's weights (the whole model; other pushes cannot be recomputed).
    */
   accepted(request: PushRequest, values: Float32Array, volunteer: SessionVolunteer): void {
     const { spotChecks } = this.checks;
     const pulled = this.lastPull;
     if (!spotChecks || !request.batches || pulled === null || values.length !== pulled.weights.length) return;
     if (!sameVersions(request.versions, pulled.versions)) return;
-    spotChecks.consider({
+    this.lastPull = null;
+    spotChecks.check({
       workerId: volunteer.workerId,
       identity: volunteer.identity,
       weights: pulled.weights,

@@ -206,7 +206,7 @@ class WorkerSession {
     );
     this.deps.traffic.recordOut(floatsPerShard(selection, shardRanges));
     const versions = snapshots.map((s) => s.version);
-    if (selection.coversAll) this.checks.notePull(versions, weights);
+    if (selection.coversAll) this.checks.notePull(versions, weights, this.volunteer);
     return {
       versions,
       globalStep: coordinator.status().globalStep,

@@ -76,12 +76,21 @@ export class SpotChecks {
     this.random = options.random ?? Math.random;
   }
 
-  /** Picks this push for a check with the configured chance; the verdict arrives later (onVerdict). */
-  consider(push: CheckablePush): void {
-    const { rate: baseRate, maxInFlight = DEFAULT_MAX_IN_FLIGHT, trustOf } = this.options;
-    const onProbation = trustOf !== undefined && trustOf(push.identity) < PROBATION_CHECKS_BELOW;
+  /**
+   * Whether the push a volunteer computes from the weights it is being sent now will be checked,
+   * drawn at the pull: only then are those weights kept for it (a deep-cnn snapshot is 13 MB), and the
+   * volunteer cannot tell a chosen pull from another.
+   */
+  choose(identity: string): boolean {
+    const { rate: baseRate, trustOf } = this.options;
+    const onProbation = trustOf !== undefined && trustOf(identity) < PROBATION_CHECKS_BELOW;
     const rate = onProbation ? Math.min(1, baseRate * PROBATION_RATE_FACTOR) : baseRate;
-    if (rate === 0 || this.random() >= rate || this.inFlight >= maxInFlight) return;
+    return rate > 0 && this.random() < rate;
+  }
+
+  /** Recomputes a chosen push; the verdict arrives later (onVerdict). Let go when the thread is busy. */
+  check(push: CheckablePush): void {
+    if (this.inFlight >= (this.options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT)) return;
     this.inFlight++;
     const began = performance.now();
     // A copy: the pushed values may be a view of a socket message that is not ours to keep.
