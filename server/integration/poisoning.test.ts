@@ -177,18 +177,16 @@ it('async: spot checks and trust hold off a worker pushing its gradient reversed
   const clean = await cleanAsyncRun();
   const plain = await run({ mode: 'async' }, 'reversed', EXAMPLES);
   const defences = { trust: true, clipNorm: CLIP_NORM, spotCheck: 0.1 };
-  const normOnly = await run(
-    { mode: 'async', trust: true, clipNorm: CLIP_NORM, spotCheck: 0 },
-    'reversed',
-    EXAMPLES,
-  );
   const defended = await run({ mode: 'async', ...defences }, 'reversed', EXAMPLES);
   const reconnecting = await run({ mode: 'async', ...defences }, 'reversed-reconnecting', EXAMPLES);
   console.log(
-    `  async, -1x: clean ${clean.toFixed(4)}, undefended ${plain.toFixed(4)}, norm screen + trust ${normOnly.toFixed(4)}, ` +
-      `+ spot checks ${defended.toFixed(4)}, reconnecting every ${RECONNECT_EVERY} pushes ${reconnecting.toFixed(4)}`,
+    `  async, -1x: clean ${clean.toFixed(4)}, undefended ${plain.toFixed(4)}, ` +
+      `trust + spot checks ${defended.toFixed(4)}, reconnecting every ${RECONNECT_EVERY} pushes ${reconnecting.toFixed(4)}`,
   );
   expect(clean).toBeGreaterThan(0.88);
+  // The attack costs an undefended run points (measured 0.907 against 0.948; the norm screen and
+  // trust alone, without spot checks, did no better: 0.902).
+  expect(plain).toBeLessThan(clean - 0.02);
   expect(defended).toBeGreaterThanOrEqual(clean - DEFENDED_WITHIN);
   // Each fresh start lets a push or two in at the address floor's weight before its first check
   // lands (measured 0.9396 against 0.9482 clean): a little more room than the others.

@@ -82,6 +82,9 @@ describe('/api/status in local mode', () => {
     expect(status.workers).toEqual([
       {
         id: 'w1',
+        volunteer: 'v-w1',
+        trust: null,
+        checks: { verified: 0, failed: 0 },
         backend: 'wasm',
         device: undefined,
         steps: 3,
@@ -92,6 +95,9 @@ describe('/api/status in local mode', () => {
       },
       {
         id: 'w2',
+        volunteer: 'v-w2',
+        trust: null,
+        checks: { verified: 0, failed: 0 },
         backend: 'wasm',
         device: undefined,
         steps: 3,
