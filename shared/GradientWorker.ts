@@ -327,9 +327,7 @@ export class GradientWorker {
         examples: progress.examples,
         loss,
         unitId,
-        // A very long round's list would pass the schema's bound: it goes without (and is not checked).
-        batches:
-          (progress.batches?.length ?? Infinity) <= MAX_BATCHES_PER_PUSH ? progress.batches : undefined,
+        batches: replayable(open, progress),
         // Every inner step's time over every example: the hub's ms per example, as for a gradient.
         computeMs: Math.min(progress.computeMs, MAX_COMPUTE_MS),
       });
@@ -430,6 +428,19 @@ export class GradientWorker {
   private flushReports(): void {
     for (const report of this.pendingReports.splice(0)) this.options.onStep?.(report);
   }
+}
+
+/**
+ * The batches a spot check can replay this change from, or undefined. A change with overlapped steps
+ * is not replayable: those steps started from this worker's own weights of the previous round, which
+ * the hub does not hold, and a replay from the round's weights failed honest workers (measured). A
+ * very long round's list would pass the schema's bound. Either goes without a list, unchecked.
+ */
+function replayable(open: OpenChange, progress: LocalProgress): [number, number, number][] | undefined {
+  const { batches } = progress;
+  if (open.overlapSteps > 0 || batches === undefined || batches.length > MAX_BATCHES_PER_PUSH)
+    return undefined;
+  return batches;
 }
 
 function openChange(round: Answered, progress: LocalProgress, overlapSteps: number): OpenChange {

@@ -115,7 +115,9 @@ describe('spot checks (--spot-check 1, --trust)', () => {
       await start(mode);
       const client = await connect();
       await new GradientWorker({ client, maxSteps: mode === 'local' ? 6 : 20 }).run();
-      await until(() => checksOf(client).verified >= (mode === 'local' ? 4 : 10), 'verdicts arrive');
+      // Local mode replays only changes without overlapped steps (GradientWorker's replayable): here
+      // the first, and any whose exchange was quick enough to leave none.
+      await until(() => checksOf(client).verified >= (mode === 'local' ? 1 : 10), 'verdicts arrive');
       expect(checksOf(client).failed).toBe(0);
       const trust = opened.hub!.hub.coordinator.status().workers[0].trust!;
       expect(trust).toBeGreaterThan(0.5);
