@@ -21,7 +21,7 @@ import type { ModeHost, TrainingStrategy } from './modes/TrainingStrategy.js';
 import { PushClaims } from './PushClaims.js';
 import { PushLedger } from './PushLedger.js';
 import { pushBounded, RunCounters } from './RunCounters.js';
-import type { VolunteerTrust } from './VolunteerTrust.js';
+import { VolunteerTrust, type SpotCheckOutcome } from './VolunteerTrust.js';
 import { workerStatus } from './workerStatus.js';
 import type { ShardRef } from './ShardRef.js';
 
@@ -76,6 +76,8 @@ export class Coordinator implements CoordinatorPort {
   private isPaused = false;
   private currentMode: TrainingMode;
   private readonly claims: PushClaims;
+  /** Every volunteer's trust: both screens and the spot checks read and change it. */
+  readonly volunteers = new VolunteerTrust();
 
   constructor(options: CoordinatorOptions) {
     this.options = options;
@@ -87,9 +89,9 @@ export class Coordinator implements CoordinatorPort {
       batchLimit: options.batchSizing?.maxBatch ?? options.batchSize ?? DEFAULT_HUB_OPTIONS.batchSize,
       localSteps: options.localSteps ?? DEFAULT_HUB_OPTIONS.localSteps,
     });
-    this.gradientScreen = new GradientScreen(options.screening ?? {});
+    this.gradientScreen = new GradientScreen(options.screening ?? {}, this.volunteers);
     // --clip-norm is in gradient units; trust's screen is relative to recent norms, so it fits changes too.
-    this.changeScreen = new GradientScreen({ trust: options.screening?.trust }, this.gradientScreen.trust);
+    this.changeScreen = new GradientScreen({ trust: options.screening?.trust }, this.volunteers);
     const modeOptions: ModeOptions = {
       roundTimeoutMs: options.roundTimeoutMs,
       replicasToAggregate: options.replicasToAggregate,
@@ -122,7 +124,7 @@ export class Coordinator implements CoordinatorPort {
     const id = `w${this.nextWorkerId++}`;
     const at = this.now();
     const volunteer = info.identity ?? `connection ${id}`;
-    this.gradientScreen.trust.admit(volunteer, info.address);
+    this.volunteers.admit(volunteer, info.address);
     this.workers.set(id, {
       id,
       info,
@@ -191,21 +193,11 @@ export class Coordinator implements CoordinatorPort {
     if (worker) worker.refused[code] = (worker.refused[code] ?? 0) + 1;
   }
 
-  /**
-   * A spot check's verdict on a push by `identity` (it reaches the trust of a worker that left since):
-   * counted; a failure costs trust, more for a recomputed gradient than a replay (a rougher match).
-   */
-  noteSpotCheck(workerId: string, identity: string, verdict: { passed: boolean; kind: string }): void {
+  /** A spot check's verdict on a push by `identity`: counted here, its trust see VolunteerTrust. */
+  noteSpotCheck(workerId: string, identity: string, verdict: SpotCheckOutcome): void {
     const worker = this.workers.get(workerId);
     if (worker) worker.checks[verdict.passed ? 'verified' : 'failed']++;
-    const trust = this.volunteers;
-    if (verdict.passed) trust.recordGood(identity);
-    else trust.recordBad(identity, verdict.kind === 'gradient' ? 0.25 : 0.5);
-  }
-
-  /** Every volunteer's trust (what spot checks read and change). */
-  get volunteers(): VolunteerTrust {
-    return this.gradientScreen.trust;
+    this.volunteers.recordCheck(identity, verdict);
   }
 
   /** The operator paused training (an admin action): weights stay as they are until resumed. */
@@ -337,7 +329,7 @@ export class Coordinator implements CoordinatorPort {
       examplesPerSec: counters.throughput.perSecond(),
       round: this.strategy.openRound,
       workers: [...this.workers.values()].map((w) =>
-        workerStatus(w, this.options.screening?.trust ? this.gradientScreen.trust.get(w.volunteer) : null),
+        workerStatus(w, this.options.screening?.trust ? this.volunteers.get(w.volunteer) : null),
       ),
       refusals: { ...counters.refusals },
       staleness: [...counters.staleness],

@@ -11,6 +11,12 @@ export const PROBATION_TRUST = 0.5;
  * while an honest newcomer behind the same address (a NAT) can still earn its way up.
  */
 export const ADDRESS_FLOOR_TRUST = 0.25;
+/** What trust needs of a spot check's verdict. */
+export interface SpotCheckOutcome {
+  readonly passed: boolean;
+  readonly kind: 'gradient' | 'replay';
+}
+
 /** Volunteers and addresses remembered; the least recently seen are forgotten first. */
 const MAX_REMEMBERED = 10_000;
 
@@ -63,6 +69,15 @@ export class VolunteerTrust {
       remember(this.lowestByAddress, address, Math.min(trust, this.lowestByAddress.get(address) ?? 1));
     }
     return trust;
+  }
+
+  /**
+   * A spot check's verdict (it reaches a volunteer whose worker left since): a pass earns +recovery,
+   * a failure costs more for a recomputed gradient (x0.25) than for a replay, a rougher match (x0.5).
+   */
+  recordCheck(volunteer: string, { passed, kind }: SpotCheckOutcome): number {
+    if (passed) return this.recordGood(volunteer);
+    return this.recordBad(volunteer, kind === 'gradient' ? 0.25 : 0.5);
   }
 
   refuses(volunteer: string, minTrust: number): boolean {
