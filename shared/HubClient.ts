@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { HubErrorBody } from './errors.js';
+import { ErrorCode, type HubErrorBody } from './errors.js';
 import { decodeExamples, type Examples } from './examplesCodec.js';
 import { bytesToFloats, floatsToBytes } from './floatCodec.js';
 import { floatsToHalfBytes } from './halfCodec.js';
@@ -105,6 +105,8 @@ export class HubClient {
   private readonly stateListeners = new Set<(state: ConnectionState, detail: string) => void>();
   /** Incremented by every successful hello after the first: the hub has forgotten earlier leases. */
   private sessionNumber = 0;
+  /** A hello in progress after the hub said NOT_REGISTERED (registerAgain). */
+  private rejoining: Promise<void> | null = null;
 
   private constructor(socket: HubSocket, options: HubClientOptions, session: Session) {
     this.socket = socket;
@@ -270,6 +272,7 @@ export class HubClient {
     for (;;) {
       if (this.state === 'closed') throw new HubRequestError('UNREACHABLE', `${event}: the client is closed`);
       await this.registered;
+      const sentIn = this.sessionNumber;
       let reply: unknown;
       try {
         reply = await this.emitUnlessDisconnected(event, payload, timeoutMs);
@@ -281,8 +284,33 @@ export class HubClient {
         const reason = lost ? 'the connection was lost' : `no answer within ${timeoutMs} ms`;
         throw new HubRequestError(lost ? 'UNREACHABLE' : 'TIMEOUT', `${event}: ${reason} (${error})`);
       }
+      if (isNotRegistered(reply) && this.options.reconnect) {
+        // The hub forgot this worker while the socket stayed up: a coordinator behind a gateway was
+        // restarted, or a standby took over. Register again and carry on, as after a reconnect.
+        await this.registerAgain(sentIn);
+        if (retryAfterReconnect) continue;
+      }
       return unwrap(event, reply as AckReply<E>);
     }
+  }
+
+  /**
+   * Says hello again on the open socket (once for all the requests refused together: a request sent
+   * in an earlier session is simply retried). Leases and rounds of the old session are gone, as
+   * after a reconnect (`sessionId` changes).
+   */
+  private registerAgain(sentIn: number): Promise<void> {
+    if (sentIn !== this.sessionNumber) return Promise.resolve();
+    this.rejoining ??= (async () => {
+      try {
+        this.registered = new Promise((resolve) => (this.markRegistered = resolve));
+        this.setState('reconnecting', 'the hub no longer knows this worker; saying hello again');
+        await this.rehello();
+      } finally {
+        this.rejoining = null;
+      }
+    })();
+    return this.rejoining;
   }
 
   /** Emits with an ack timeout; rejects at once when the connection drops meanwhile. */
@@ -325,6 +353,11 @@ export class HubClient {
 
   private async onReconnected(): Promise<void> {
     if (this.state !== 'reconnecting') return;
+    await this.rehello();
+  }
+
+  /** Hello on the current socket; the new session replaces the old, or the client closes. */
+  private async rehello(): Promise<void> {
     try {
       const session = await hello(this.socket, this.options, this.identity);
       if (session.config.model !== this.config.model || session.config.params !== this.config.params) {
@@ -372,6 +405,11 @@ async function hello(
   });
   const { workerId, config, identity: issued } = unwrap('hello', reply);
   return { workerId, config, identity: issued };
+}
+
+function isNotRegistered(reply: unknown): boolean {
+  const body = reply as Reply<object>;
+  return !body.ok && (body as Extract<Reply<object>, { ok: false }>).error.code === ErrorCode.NotRegistered;
 }
 
 function unwrap<R extends Reply<object>>(event: string, reply: R): Extract<R, { ok: true }> {

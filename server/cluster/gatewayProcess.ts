@@ -42,18 +42,6 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** A gateway refused to start: the coordinator's run is in a mode of rounds (sync or local). */
-export class GatewaySyncModeError extends Error {
-  constructor(mode: string) {
-    super(
-      `the coordinator runs in ${mode} mode, which gateway processes do not serve yet (rounds wait on ` +
-        "every worker through one process): connect the workers to the coordinator's own /worker, or " +
-        'start the run with --mode async',
-    );
-    this.name = 'GatewaySyncModeError';
-  }
-}
-
 /**
  * `--role gateway`: serves the worker page, the training examples and the workers' sockets, as the
  * coordinator does, for a run whose coordinator is another process. Joins, pushes, leases and the
@@ -78,7 +66,6 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Runn
     coordinator = await RemoteCoordinator.connect({ connection, subjectPrefix: options.subjectPrefix, log });
     const remote = coordinator;
     const { config, options: run } = remote.setup;
-    if (remote.mode !== 'async') throw new GatewaySyncModeError(remote.mode);
     const layout = layoutFromShapes(config.layout);
     const pushBytes = layout.totalLength * 4 + PUSH_HEADER_BYTES;
     const max = connection.info?.max_payload;

@@ -1,7 +1,6 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
 import { io as ioClient } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,15 +11,12 @@ import {
 import { ErrorCode } from '../../shared/errors.js';
 import { GradientWorker } from '../../shared/GradientWorker.js';
 import { HubClient } from '../../shared/HubClient.js';
-import { Coordinator } from '../actors/Coordinator.js';
-import { UnitPool } from '../data/UnitPool.js';
 import type { HubStatus } from '../hubStatus.js';
 import type { HubOptions } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
 import { trainUntilTarget } from '../testing/trainUntilTarget.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
-import type { GatewaySetup } from './coordinatorRpc.js';
-import { GatewaySyncModeError, startGateway } from './gatewayProcess.js';
+import { startGateway } from './gatewayProcess.js';
 import { DEFAULT_STATE_EVERY_MS, NatsCoordinatorHost } from './NatsCoordinatorHost.js';
 import { startNatsServer } from './natsServer.js';
 import { CoordinatorMissingError } from './RemoteCoordinator.js';
@@ -84,33 +80,6 @@ describe('gateways on a coordinator over NATS', () => {
     await expect(starting).rejects.toThrow(
       /no coordinator answers on NATS subject "gateways-test\.coord\.call\.setup": start one \(--role coordinator\)/,
     );
-  });
-
-  it('a gateway refuses a coordinator in sync mode, saying where sync workers go', async () => {
-    const nats = await startNatsServer();
-    opened.nats.push(nats);
-    const connection = await connect({ servers: nats.url });
-    opened.connections.push(connection);
-    const coordinator = new Coordinator({
-      mode: 'sync',
-      shards: [],
-      units: new UnitPool({ totalExamples: 1_000, unitSize: 100, seed: 1 }),
-      roundTimeoutMs: 1_000,
-    });
-    const host = new NatsCoordinatorHost({
-      connection,
-      coordinator,
-      status: () => Promise.reject(new Error('not asked')),
-      // Not read: the gateway stops at the mode.
-      setup: {} as GatewaySetup,
-      subjectPrefix: PREFIX,
-    });
-    opened.hosts.push(host);
-    await host.ready();
-    const starting = startGateway({ natsUrl: nats.url, subjectPrefix: PREFIX, host: '127.0.0.1', port: 0 });
-    await expect(starting).rejects.toBeInstanceOf(GatewaySyncModeError);
-    await expect(starting).rejects.toThrow(/connect the workers to the coordinator's own \/worker/);
-    coordinator.close();
   });
 
   it(`two workers on two gateways train cnn to test accuracy >= ${TARGET_ACCURACY}; the gateways' /api/status agree`, async () => {

@@ -32,6 +32,11 @@ const LOG_TAIL_CHARS = 4_000;
 export interface NatsServerOptions {
   readonly maxPayloadBytes?: number;
   readonly maxPendingBytes?: number;
+  /**
+   * Where JetStream keeps its streams (the coordinators' key-value buckets); default: a temporary
+   * folder removed on close. JetStream is always on: coordinators keep their state in it.
+   */
+  readonly storeDir?: string;
 }
 
 export interface RunningNatsServer {
@@ -50,13 +55,20 @@ export class NatsServerMissingError extends Error {
   }
 }
 
-/** The `nats-server` config file text for these limits. */
-export function natsServerConfig(maxPayloadBytes: number, maxPendingBytes: number): string {
+/** The `nats-server` config file text for these limits, with JetStream storing in `storeDir`. */
+export function natsServerConfig(
+  maxPayloadBytes: number,
+  maxPendingBytes: number,
+  storeDir?: string,
+): string {
   if (maxPayloadBytes > maxPendingBytes) {
     // nats-server would refuse to start with the same complaint, less clearly.
     throw new RangeError(`max_payload (${maxPayloadBytes}) cannot be above max_pending (${maxPendingBytes})`);
   }
-  return `max_payload: ${maxPayloadBytes}\nmax_pending: ${maxPendingBytes}\n`;
+  const limits = `max_payload: ${maxPayloadBytes}\nmax_pending: ${maxPendingBytes}\n`;
+  return storeDir === undefined
+    ? limits
+    : `${limits}jetstream {\n  store_dir: ${JSON.stringify(storeDir)}\n}\n`;
 }
 
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<RunningNatsServer> {
@@ -66,7 +78,10 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const maxPendingBytes = options.maxPendingBytes ?? Math.max(DEFAULT_MAX_PENDING_BYTES, maxPayloadBytes);
   const dir = await mkdtemp(join(tmpdir(), 'nats-server-'));
   const config = join(dir, 'nats-server.conf');
-  await writeFile(config, natsServerConfig(maxPayloadBytes, maxPendingBytes));
+  await writeFile(
+    config,
+    natsServerConfig(maxPayloadBytes, maxPendingBytes, options.storeDir ?? join(dir, 'jetstream')),
+  );
   let lastError: unknown;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const port = await freePort();

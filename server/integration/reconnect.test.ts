@@ -55,3 +55,38 @@ it.each([
     });
   },
 );
+
+it('a worker the hub forgot while its socket stayed up says hello again and its push goes through', async () => {
+  // What a gateway's workers meet when the coordinator behind it restarts or a standby takes over:
+  // the socket is fine, the coordinator no longer knows the worker id.
+  hub = await startTestHub({ shards: 2, optimizer: 'sgd', learningRate: 1 });
+  client = await HubClient.connect({ url: hub.url, backend: 'test', reconnect: true, ackTimeoutMs: 20_000 });
+  const firstWorker = client.workerId;
+  const pulled = await client.pull();
+  const length = (await hub.hub.weights()).length;
+  hub.hub.coordinator.leave(firstWorker);
+
+  const states: string[] = [];
+  client.onStateChange((state) => states.push(state));
+  const reply = await client.push({
+    gradient: testGradient(length, 7),
+    versions: pulled.versions,
+    examples: 8,
+    loss: 1,
+  });
+
+  expect(client.workerId).not.toBe(firstWorker);
+  expect(client.sessionId).toBe(1);
+  expect(states).toEqual(['reconnecting', 'connected']);
+  expect(reply.globalStep).toBe(1);
+  const status = await hub.hub.status();
+  expect(status.workers.map((w) => w.id)).toEqual([client.workerId]);
+  expect(status.refusals).toMatchObject({ NOT_REGISTERED: 1 });
+});
+
+it('a client without reconnect hears NOT_REGISTERED as it is', async () => {
+  hub = await startTestHub({ shards: 1 });
+  client = await HubClient.connect({ url: hub.url, backend: 'test', ackTimeoutMs: 20_000 });
+  hub.hub.coordinator.leave(client.workerId);
+  await expect(client.pull()).rejects.toMatchObject({ code: 'NOT_REGISTERED' });
+});
