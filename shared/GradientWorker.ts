@@ -64,6 +64,8 @@ const RETRYABLE = new Set<string>([
   ErrorCode.NotInRound,
   ErrorCode.DuplicateInRound,
   ErrorCode.BackupDropped,
+  // A round no shard applied (a shard lost its sums): the next pull hands out the next round.
+  ErrorCode.RoundAborted,
   ErrorCode.TooStale,
   // Only a coordinator restarted from its checkpoint forgets versions it served since: pull again.
   ErrorCode.FutureVersion,

@@ -27,6 +27,12 @@ export const ErrorCode = {
   NotInRound: 'NOT_IN_ROUND',
   /** Sync mode: the round already averaged its `--replicas-to-aggregate` gradients; this backup was dropped. */
   BackupDropped: 'BACKUP_DROPPED',
+  /**
+   * Sync and local mode: the round closed on no shard, because some shard did not hold every push
+   * the round accepted (its process restarted mid-round, or an accumulate failed on it): nothing of
+   * the round was applied anywhere. The worker pulls again and pushes for the next round.
+   */
+  RoundAborted: 'ROUND_ABORTED',
   /** Async mode: the gradient was computed from weights more than `--max-staleness` updates old. */
   TooStale: 'TOO_STALE',
   /**

@@ -25,6 +25,11 @@ const REASONS: Record<ErrorCode, RefusalReason> = {
     meaning: 'sync, local: a push for a round that has already closed (or from before a reset)',
     kind: 'rule',
   },
+  // Not the worker's fault: a shard lost the round's sums (a restart); the round is redone.
+  [ErrorCode.RoundAborted]: {
+    meaning: 'sync, local: a round that some shard could not apply whole, so no shard applied it',
+    kind: 'rule',
+  },
   [ErrorCode.NotInRound]: {
     meaning: 'sync, local: the worker joined after the round opened; it takes the next one',
     kind: 'rule',

@@ -636,7 +636,9 @@ async function fuzzAsyncOnce(seed: number, options: AsyncFuzzOptions): Promise<v
     for (const piece of message.pieces)
       piece.values.forEach((v, i) => (weights[piece.offset + i] -= expected.lrScale * v));
     p.waitingFor.delete(shard);
-    p.replyVersions[shard] = (reply as ShardReply<{ type: 'apply'; pieces: []; lrScale: 1 }>).version;
+    p.replyVersions[shard] = (
+      reply as ShardReply<{ type: 'apply'; pushId: ''; pieces: []; lrScale: 1 }>
+    ).version;
     // The coordinator notes each shard's reply as it arrives, not once the whole push is done.
     known[shard] = p.replyVersions[shard];
     if (p.waitingFor.size === 0) p.step = ++step;

@@ -3,6 +3,7 @@ import { mulberry32 } from '../../shared/random.js';
 import type { SyncLrScaling } from '../optimizers/syncLrScaling.js';
 import { createUpdateRule, OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.js';
 import { ShardActor } from './ShardActor.js';
+import { accumulate, applyRound } from './testing/shardRounds.js';
 
 const OFFSET = 40;
 const LENGTH = 16;
@@ -25,14 +26,9 @@ function afterOneRound(optimizer: OptimizerName, scaling: SyncLrScaling | undefi
     ...(scaling === undefined ? {} : { syncLrScaling: scaling }),
   });
   for (let g = 0; g < GRADIENTS; g++) {
-    actor.receive({
-      type: 'accumulate',
-      round: 0,
-      pieces: [{ offset: OFFSET, values: randomFloats(100 + g) }],
-      weight: 64,
-    });
+    accumulate(actor, 0, [{ offset: OFFSET, values: randomFloats(100 + g) }], 64);
   }
-  expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(GRADIENTS);
+  expect(applyRound(actor, 0).count).toBe(GRADIENTS);
   return actor.receive({ type: 'pull' }).weights;
 }
 

@@ -3,8 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../shared/random.js';
 import type { AggregationRule } from '../aggregation/robustAggregate.js';
 import { createUpdateRule, type OptimizerName, type OptimizerState } from '../optimizers/updateRules.js';
-import { ShardActor, type GradientPiece, type OuterStep, type ShardActorOptions } from './ShardActor.js';
+import {
+  RoundNotPreparedError,
+  ShardActor,
+  type GradientPiece,
+  type OuterStep,
+  type ShardActorOptions,
+} from './ShardActor.js';
 import { LocalShardRef } from './ShardRef.js';
+import { accumulate, applyMessage, applyOuterRound, applyRound, prepare } from './testing/shardRounds.js';
 
 const OFFSET = 100;
 const LENGTH = 10;
@@ -37,7 +44,7 @@ function optimizerStateOf(actor: ShardActor): OptimizerState {
  * update publishes a new version without changing any weight.
  */
 function liveWeightsOf(actor: ShardActor): number[] {
-  actor.receive({ type: 'apply', pieces: [piece(OFFSET, new Array(LENGTH).fill(0))], lrScale: 0 });
+  actor.receive(applyMessage([piece(OFFSET, new Array(LENGTH).fill(0))], 0));
   return weightsOf(actor);
 }
 
@@ -63,7 +70,7 @@ describe('ShardActor pull', () => {
     const first = actor.receive({ type: 'pull' });
     expect(first.version).toBe(0);
     const copy = Array.from(first.weights);
-    actor.receive({ type: 'apply', pieces: [piece(OFFSET, new Array(LENGTH).fill(1))], lrScale: 1 });
+    actor.receive(applyMessage([piece(OFFSET, new Array(LENGTH).fill(1))], 1));
     expect(Array.from(first.weights)).toEqual(copy);
     const second = actor.receive({ type: 'pull' });
     expect(second.version).toBe(1);
@@ -81,22 +88,12 @@ describe('ShardActor pull', () => {
 
   it('a snapshot taken after a round is not changed by the next round', () => {
     const actor = makeActor();
-    actor.receive({
-      type: 'accumulate',
-      round: 0,
-      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
-      weight: 1,
-    });
-    actor.receive({ type: 'applyRound', round: 0 });
+    accumulate(actor, 0, [piece(OFFSET, new Array(LENGTH).fill(1))], 1);
+    applyRound(actor, 0);
     const snap = actor.receive({ type: 'pull' }).weights;
     const copy = Array.from(snap);
-    actor.receive({
-      type: 'accumulate',
-      round: 1,
-      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
-      weight: 1,
-    });
-    actor.receive({ type: 'applyRound', round: 1 });
+    accumulate(actor, 1, [piece(OFFSET, new Array(LENGTH).fill(1))], 1);
+    applyRound(actor, 1);
     expect(Array.from(snap)).toEqual(copy);
   });
 });
@@ -105,7 +102,7 @@ describe('ShardActor apply (async)', () => {
   it('sgd changes exactly the pieces’ range, by lr x lrScale x g', () => {
     const actor = makeActor('sgd', 0.5);
     const before = weightsOf(actor);
-    const reply = actor.receive({ type: 'apply', pieces: [piece(OFFSET + 3, [2, 4, -2, 8])], lrScale: 0.5 });
+    const reply = actor.receive(applyMessage([piece(OFFSET + 3, [2, 4, -2, 8])], 0.5));
     expect(reply).toEqual({ version: 1 });
     const after = weightsOf(actor);
     const expected = [...before];
@@ -115,15 +112,13 @@ describe('ShardActor apply (async)', () => {
 
   it('the version advances once per message, however many pieces', () => {
     const actor = makeActor('sgd');
-    const reply = actor.receive({
-      type: 'apply',
-      pieces: [piece(OFFSET, [1]), piece(OFFSET + 5, [1, 1]), piece(OFFSET + 9, [1])],
-      lrScale: 1,
-    });
+    const reply = actor.receive(
+      applyMessage([piece(OFFSET, [1]), piece(OFFSET + 5, [1, 1]), piece(OFFSET + 9, [1])], 1),
+    );
     expect(reply.version).toBe(1);
     expect(actor.receive({ type: 'pull' }).version).toBe(1);
     expect(actor.receive({ type: 'status' }).version).toBe(1);
-    expect(actor.receive({ type: 'apply', pieces: [], lrScale: 1 }).version).toBe(2);
+    expect(actor.receive(applyMessage([], 1)).version).toBe(2);
   });
 
   it('a multi-piece adam apply is ONE optimizer step: equal to one piece over the same floats', () => {
@@ -135,6 +130,7 @@ describe('ShardActor apply (async)', () => {
       const g = randomFloats(10 + step, LENGTH);
       split.receive({
         type: 'apply',
+        pushId: `split-${step}`,
         // Out of order on purpose: the pieces of one message share one step whatever their order.
         pieces: [
           piece(OFFSET + 6, g.subarray(6)),
@@ -143,9 +139,9 @@ describe('ShardActor apply (async)', () => {
         ],
         lrScale: 1,
       });
-      whole.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
-      separate.receive({ type: 'apply', pieces: [piece(OFFSET, g.subarray(0, 5))], lrScale: 1 });
-      separate.receive({ type: 'apply', pieces: [piece(OFFSET + 5, g.subarray(5))], lrScale: 1 });
+      whole.receive(applyMessage([piece(OFFSET, g)], 1));
+      separate.receive(applyMessage([piece(OFFSET, g.subarray(0, 5))], 1));
+      separate.receive(applyMessage([piece(OFFSET + 5, g.subarray(5))], 1));
     }
     expect(optimizerStateOf(split).step).toBe(3);
     expect(optimizerStateOf(whole).step).toBe(3);
@@ -166,7 +162,7 @@ describe('ShardActor apply (async)', () => {
       ]) {
         const actor = makeActor(optimizer);
         const before = actor.receive({ type: 'status' });
-        expect(() => actor.receive({ type: 'apply', pieces: [bad], lrScale: 1 })).toThrow(RangeError);
+        expect(() => actor.receive(applyMessage([bad], 1))).toThrow(RangeError);
         expect(actor.receive({ type: 'status' })).toEqual(before);
         expect(optimizerStateOf(actor).step).toBe(0);
         expect(liveWeightsOf(actor)).toEqual(Array.from({ length: LENGTH }, (_, i) => i + 1));
@@ -180,11 +176,7 @@ describe('ShardActor apply (async)', () => {
     const actor = makeActor('sgd');
     const before = weightsOf(actor);
     expect(() =>
-      actor.receive({
-        type: 'apply',
-        pieces: [piece(OFFSET, [1, 1, 1]), piece(OFFSET + LENGTH, [1])],
-        lrScale: 1,
-      }),
+      actor.receive(applyMessage([piece(OFFSET, [1, 1, 1]), piece(OFFSET + LENGTH, [1])], 1)),
     ).toThrow(RangeError);
     expect(liveWeightsOf(actor)).toEqual(before);
   });
@@ -193,13 +185,9 @@ describe('ShardActor apply (async)', () => {
     const actor = makeActor('sgd');
     const status = actor.receive({ type: 'status' });
     const pulled = actor.receive({ type: 'pull' });
-    expect(() =>
-      actor.receive({
-        type: 'apply',
-        pieces: [piece(OFFSET, [1, 1, 1]), piece(OFFSET - 1, [1])],
-        lrScale: 1,
-      }),
-    ).toThrow(RangeError);
+    expect(() => actor.receive(applyMessage([piece(OFFSET, [1, 1, 1]), piece(OFFSET - 1, [1])], 1))).toThrow(
+      RangeError,
+    );
     // Whatever the weights are now, a pull of this version and the checksum must describe them.
     const after = actor.receive({ type: 'status' });
     expect(after.version).toBe(status.version);
@@ -211,29 +199,17 @@ describe('ShardActor apply (async)', () => {
 describe('ShardActor accumulate + applyRound (sync)', () => {
   it('weights each gradient by its batch size: the mean is per example, the lr scales by the count', () => {
     const actor = makeActor('sgd', 0.1, new Float32Array(LENGTH));
-    actor.receive({
-      type: 'accumulate',
-      round: 0,
-      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
-      weight: 30,
-    });
-    actor.receive({
-      type: 'accumulate',
-      round: 0,
-      pieces: [piece(OFFSET, new Array(LENGTH).fill(4))],
-      weight: 10,
-    });
-    expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(2);
+    accumulate(actor, 0, [piece(OFFSET, new Array(LENGTH).fill(1))], 30);
+    accumulate(actor, 0, [piece(OFFSET, new Array(LENGTH).fill(4))], 10);
+    expect(applyRound(actor, 0).count).toBe(2);
     // mean = (30*1 + 10*4) / 40 = 1.75; step = lr x 2 x 1.75 = 0.35
     weightsOf(actor).forEach((w) => expect(w).toBeCloseTo(-0.35, 6));
   });
 
   it('refuses a non-positive weight before touching the sum', () => {
     const actor = makeActor('sgd', 1, new Float32Array(LENGTH));
-    expect(() =>
-      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [1])], weight: 0 }),
-    ).toThrow(RangeError);
-    expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(0);
+    expect(() => accumulate(actor, 0, [piece(OFFSET, [1])], 0)).toThrow(RangeError);
+    expect(applyRound(actor, 0).count).toBe(0);
   });
 
   it('applies the mean with lr x count: sgd, by hand', () => {
@@ -246,18 +222,13 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
       [4, 0, 0, 4],
     ];
     grads.forEach((g, i) => {
-      const reply = actor.receive({
-        type: 'accumulate',
-        round: 7,
-        pieces: [piece(OFFSET, g.slice(0, 1)), piece(OFFSET + 1, g.slice(1))],
-        weight: 1,
-      });
+      const reply = accumulate(actor, 7, [piece(OFFSET, g.slice(0, 1)), piece(OFFSET + 1, g.slice(1))], 1);
       expect(reply).toEqual({ round: 7, count: i + 1 });
     });
     // Nothing applied yet.
     expect(weightsOf(actor)).toEqual([1, 2, 3, 4]);
     expect(actor.receive({ type: 'pull' }).version).toBe(0);
-    const reply = actor.receive({ type: 'applyRound', round: 7 });
+    const reply = applyRound(actor, 7);
     expect(reply).toEqual({ version: 1, count: 4 });
     // mean = [2, 2, 0, 4]; lr x count = 1; w - 1 x mean.
     expect(weightsOf(actor)).toEqual([-1, 0, 3, 0]);
@@ -270,9 +241,9 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
       [0.6, 2],
       [0.9, 3],
     ]) {
-      actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, g)], weight: 1 });
+      accumulate(actor, 0, [piece(OFFSET, g)], 1);
     }
-    actor.receive({ type: 'applyRound', round: 0 });
+    applyRound(actor, 0);
     const [a, b] = weightsOf(actor);
     expect(a).toBeCloseTo(1 - 0.1 * 1.8, 6);
     expect(b).toBeCloseTo(1 - 0.1 * 6, 6);
@@ -281,75 +252,56 @@ describe('ShardActor accumulate + applyRound (sync)', () => {
   it('applyRound is one optimizer step however many gradients', () => {
     const actor = makeActor('adam');
     for (let w = 0; w < 3; w++) {
-      actor.receive({
-        type: 'accumulate',
-        round: 0,
-        pieces: [piece(OFFSET, randomFloats(w, LENGTH))],
-        weight: 1,
-      });
+      accumulate(actor, 0, [piece(OFFSET, randomFloats(w, LENGTH))], 1);
     }
-    actor.receive({ type: 'applyRound', round: 0 });
+    applyRound(actor, 0);
     expect(optimizerStateOf(actor).step).toBe(1);
   });
 
-  it('a round with no gradients, another round id, or a second applyRound is a no-op', () => {
+  it('applyRound of a round that is not prepared is refused and changes nothing', () => {
     const actor = makeActor('sgd');
     const before = actor.receive({ type: 'status' });
-    expect(actor.receive({ type: 'applyRound', round: 0 })).toEqual({ version: 0, count: 0 });
-    actor.receive({
-      type: 'accumulate',
-      round: 3,
-      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
-      weight: 1,
-    });
-    expect(actor.receive({ type: 'applyRound', round: 2 })).toEqual({ version: 0, count: 0 });
+    expect(() => actor.receive({ type: 'applyRound', round: 0 })).toThrow(RoundNotPreparedError);
+    accumulate(actor, 3, [piece(OFFSET, new Array(LENGTH).fill(1))], 1);
+    expect(() => actor.receive({ type: 'applyRound', round: 2 })).toThrow(RoundNotPreparedError);
+    // Round 3 holds a gradient but was never prepared.
+    expect(() => actor.receive({ type: 'applyRound', round: 3 })).toThrow(
+      'shard 2: round 3 is not prepared (prepareRound was not ready); nothing was applied',
+    );
     expect(actor.receive({ type: 'status' })).toEqual(before);
-    expect(actor.receive({ type: 'applyRound', round: 3 })).toEqual({ version: 1, count: 1 });
+    expect(applyRound(actor, 3)).toEqual({ version: 1, count: 1 });
     const after = actor.receive({ type: 'status' });
-    expect(actor.receive({ type: 'applyRound', round: 3 })).toEqual({ version: 1, count: 0 });
+    // Applied once: a second applyRound finds no prepared round.
+    expect(() => actor.receive({ type: 'applyRound', round: 3 })).toThrow(RoundNotPreparedError);
+    expect(actor.receive({ type: 'status' })).toEqual(after);
+    // A round no gradient reached, prepared empty, is a no-op.
+    expect(applyRound(actor, 4)).toEqual({ version: 1, count: 0 });
     expect(actor.receive({ type: 'status' })).toEqual(after);
   });
 
   it('the next round starts from a zero sum', () => {
     const actor = makeActor('sgd', 1, new Float32Array(2));
-    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [5, 5])], weight: 1 });
-    actor.receive({ type: 'applyRound', round: 0 });
-    actor.receive({ type: 'accumulate', round: 1, pieces: [piece(OFFSET + 1, [1])], weight: 1 });
-    actor.receive({ type: 'applyRound', round: 1 });
+    accumulate(actor, 0, [piece(OFFSET, [5, 5])], 1);
+    applyRound(actor, 0);
+    accumulate(actor, 1, [piece(OFFSET + 1, [1])], 1);
+    applyRound(actor, 1);
     expect(weightsOf(actor)).toEqual([-5, -6]);
   });
 
   it('an accumulate outside the shard throws RangeError', () => {
     const actor = makeActor('sgd');
-    expect(() =>
-      actor.receive({
-        type: 'accumulate',
-        round: 0,
-        pieces: [piece(OFFSET + LENGTH - 1, [1, 1])],
-        weight: 1,
-      }),
-    ).toThrow(RangeError);
-    expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(0);
+    expect(() => accumulate(actor, 0, [piece(OFFSET + LENGTH - 1, [1, 1])], 1)).toThrow(RangeError);
+    expect(applyRound(actor, 0).count).toBe(0);
   });
 
   // Regression: like `apply`, `accumulate` used to add the pieces before a bad one into the round's sum.
   it('a refused accumulate leaves nothing in the round’s sum', () => {
     const actor = makeActor('sgd', 1, new Float32Array(LENGTH));
-    actor.receive({
-      type: 'accumulate',
-      round: 0,
-      pieces: [piece(OFFSET, new Array(LENGTH).fill(1))],
-      weight: 1,
-    });
+    accumulate(actor, 0, [piece(OFFSET, new Array(LENGTH).fill(1))], 1);
     expect(() =>
-      actor.receive({
-        type: 'accumulate',
-        round: 0,
-        pieces: [piece(OFFSET, new Array(LENGTH).fill(100)), piece(OFFSET + LENGTH, [1])],
-        weight: 1,
-      }),
+      accumulate(actor, 0, [piece(OFFSET, new Array(LENGTH).fill(100)), piece(OFFSET + LENGTH, [1])], 1),
     ).toThrow(RangeError);
-    expect(actor.receive({ type: 'applyRound', round: 0 }).count).toBe(1);
+    expect(applyRound(actor, 0).count).toBe(1);
     expect(weightsOf(actor)).toEqual(new Array(LENGTH).fill(-1));
   });
 });
@@ -375,19 +327,19 @@ describe('ShardActor status', () => {
     const actor = makeActor('sgd');
     const c0 = actor.receive({ type: 'status' }).checksum;
     // A zero gradient bumps the version but leaves the weights: same checksum.
-    actor.receive({ type: 'apply', pieces: [piece(OFFSET, new Array(LENGTH).fill(0))], lrScale: 1 });
+    actor.receive(applyMessage([piece(OFFSET, new Array(LENGTH).fill(0))], 1));
     const s1 = actor.receive({ type: 'status' });
     expect(s1.version).toBe(1);
     expect(s1.checksum).toBe(c0);
-    actor.receive({ type: 'apply', pieces: [piece(OFFSET + 9, [1])], lrScale: 1 });
+    actor.receive(applyMessage([piece(OFFSET + 9, [1])], 1));
     const c2 = actor.receive({ type: 'status' }).checksum;
     expect(c2).not.toBe(c0);
     expect(c2).toBe(sha1(weightsOf(actor)));
     // An empty round changes nothing.
-    actor.receive({ type: 'applyRound', round: 5 });
+    applyRound(actor, 5);
     expect(actor.receive({ type: 'status' }).checksum).toBe(c2);
     // Undoing the update restores the checksum.
-    actor.receive({ type: 'apply', pieces: [piece(OFFSET + 9, [-1])], lrScale: 1 });
+    actor.receive(applyMessage([piece(OFFSET + 9, [-1])], 1));
     expect(actor.receive({ type: 'status' }).checksum).toBe(c0);
   });
 });
@@ -403,7 +355,7 @@ describe('LocalShardRef', () => {
     const ref = new LocalShardRef(makeActor());
     let promise: Promise<unknown> | undefined;
     expect(() => {
-      promise = ref.ask({ type: 'apply', pieces: [piece(0, [1])], lrScale: 1 });
+      promise = ref.ask(applyMessage([piece(0, [1])], 1));
     }).not.toThrow();
     await expect(promise).rejects.toBeInstanceOf(RangeError);
   });
@@ -414,15 +366,15 @@ describe('ShardActor reset', () => {
     const actor = makeActor('adam', 0.1);
     const fresh = makeActor('adam', 0.1);
     const g = Array.from({ length: LENGTH }, (_, i) => i - 4);
-    actor.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
-    actor.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
+    actor.receive(applyMessage([piece(OFFSET, g)], 1));
+    actor.receive(applyMessage([piece(OFFSET, g)], 1));
     const initial = Float32Array.from({ length: LENGTH }, (_, i) => i + 1);
     expect(actor.receive({ type: 'reset', weights: initial })).toEqual({ version: 3 });
     expect(weightsOf(actor)).toEqual(Array.from(initial));
     expect(optimizerStateOf(actor).step).toBe(0);
     // From here it moves exactly as an actor that never trained.
-    actor.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
-    fresh.receive({ type: 'apply', pieces: [piece(OFFSET, g)], lrScale: 1 });
+    actor.receive(applyMessage([piece(OFFSET, g)], 1));
+    fresh.receive(applyMessage([piece(OFFSET, g)], 1));
     expect(weightsOf(actor)).toEqual(weightsOf(fresh));
     expect(() => actor.receive({ type: 'reset', weights: new Float32Array(3) })).toThrow(RangeError);
   });
@@ -454,10 +406,8 @@ describe('ShardActor applyOuterRound (local)', () => {
     changes: readonly { values: number[] | Float32Array; weight: number }[],
     outer: OuterStep,
   ) {
-    for (const { values, weight } of changes) {
-      actor.receive({ type: 'accumulate', round, pieces: [piece(OFFSET, values)], weight });
-    }
-    return actor.receive({ type: 'applyOuterRound', round, outer });
+    for (const { values, weight } of changes) accumulate(actor, round, [piece(OFFSET, values)], weight);
+    return applyOuterRound(actor, round, outer);
   }
 
   function outerMomentumOf(actor: ShardActor): number[] | undefined {
@@ -544,37 +494,31 @@ describe('ShardActor applyOuterRound (local)', () => {
     for (const slot of state.slots) expect(Array.from(slot)).toEqual([0, 0, 0, 0]);
   });
 
-  it('another round id, an empty round, or a second applyOuterRound is a no-op', () => {
+  it('applyOuterRound of a round that is not prepared is refused; an empty prepared round is a no-op', () => {
     const actor = localActor();
     const before = actor.receive({ type: 'status' });
-    expect(actor.receive({ type: 'applyOuterRound', round: 0, outer: DILOCO })).toEqual({
-      version: 0,
-      count: 0,
-      changeNorm: 0,
-    });
-    actor.receive({ type: 'accumulate', round: 3, pieces: [piece(OFFSET, [1, 1, 1, 1])], weight: 1 });
-    expect(actor.receive({ type: 'applyOuterRound', round: 2, outer: DILOCO })).toEqual({
-      version: 0,
-      count: 0,
-      changeNorm: 0,
-    });
+    expect(applyOuterRound(actor, 0, DILOCO)).toEqual({ version: 0, count: 0, changeNorm: 0 });
+    accumulate(actor, 3, [piece(OFFSET, [1, 1, 1, 1])], 1);
+    expect(() => actor.receive({ type: 'applyOuterRound', round: 2, outer: DILOCO })).toThrow(
+      RoundNotPreparedError,
+    );
+    expect(() => actor.receive({ type: 'applyOuterRound', round: 3, outer: DILOCO })).toThrow(
+      RoundNotPreparedError,
+    );
     expect(actor.receive({ type: 'status' })).toEqual(before);
     expect(outerMomentumOf(actor)).toBeUndefined();
-    expect(actor.receive({ type: 'applyOuterRound', round: 3, outer: DILOCO })).toMatchObject({
-      version: 1,
-      count: 1,
-    });
-    expect(actor.receive({ type: 'applyOuterRound', round: 3, outer: DILOCO })).toEqual({
-      version: 1,
-      count: 0,
-      changeNorm: 0,
-    });
+    expect(applyOuterRound(actor, 3, DILOCO)).toMatchObject({ version: 1, count: 1 });
+    expect(() => actor.receive({ type: 'applyOuterRound', round: 3, outer: DILOCO })).toThrow(
+      RoundNotPreparedError,
+    );
+    expect(actor.receive({ type: 'status' }).version).toBe(1);
   });
 
   it('refuses a bad outer step before combining the round, which then applies once', () => {
     const actor = localActor();
-    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [1, 1, 1, 1])], weight: 2 });
-    actor.receive({ type: 'accumulate', round: 0, pieces: [piece(OFFSET, [3, 3, 3, 3])], weight: 2 });
+    accumulate(actor, 0, [piece(OFFSET, [1, 1, 1, 1])], 2);
+    accumulate(actor, 0, [piece(OFFSET, [3, 3, 3, 3])], 2);
+    expect(prepare(actor, 0)).toEqual({ round: 0, ready: true, have: 2 });
     expect(() =>
       actor.receive({
         type: 'applyOuterRound',

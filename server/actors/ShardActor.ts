@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { assertNever } from '../../shared/assertNever.js';
-import { aggregate, type AggregationRule } from '../aggregation/robustAggregate.js';
+import type { AggregationRule } from '../aggregation/robustAggregate.js';
 import { applyOuterStep, checkOuterStep, l2Norm } from '../optimizers/outerOptimizers.js';
 import {
   resolveSyncLrScaling,
@@ -9,99 +9,21 @@ import {
   type SyncLrScaling,
 } from '../optimizers/syncLrScaling.js';
 import type { UpdateRule, OptimizerState } from '../optimizers/updateRules.js';
+import { AppliedPushes } from './AppliedPushes.js';
+import { RoundAccumulator } from './RoundAccumulator.js';
+import type {
+  AppliedPush,
+  GradientPiece,
+  OuterStep,
+  ShardCheckpoint,
+  ShardMessage,
+  ShardReplies,
+  ShardReply,
+  ShardStatus,
+} from './shardMessages.js';
 
-/** Part of a gradient: `values` for the flat-vector floats [offset, offset + values.length). */
-export interface GradientPiece {
-  readonly offset: number;
-  readonly values: Float32Array;
-}
-
-export type ShardMessage =
-  | { readonly type: 'pull' }
-  /** Async mode: apply now, learning rate x lrScale. */
-  | { readonly type: 'apply'; readonly pieces: readonly GradientPiece[]; readonly lrScale: number }
-  /**
-   * Sync mode: add a worker's gradient to the round's sum, weighted (by its batch size, so that a
-   * fast worker's larger batch counts for what it is).
-   */
-  | {
-      readonly type: 'accumulate';
-      readonly round: number;
-      readonly pieces: readonly GradientPiece[];
-      readonly weight: number;
-    }
-  /**
-   * Sync mode: apply the weighted mean of the round's gradients, at the learning rate scaled by their
-   * count or not (`syncLrScaling`).
-   */
-  | { readonly type: 'applyRound'; readonly round: number }
-  /**
-   * Local mode: the round's accumulated values are weight changes (start minus end of each worker's
-   * inner steps): combine them as `applyRound` does (weighted mean or the `aggregation` rule), then
-   * apply the outer optimizer to the combined change instead of the inner update rule.
-   */
-  | { readonly type: 'applyOuterRound'; readonly round: number; readonly outer: OuterStep }
-  | { readonly type: 'status' }
-  /**
-   * Everything needed to rebuild this shard: weights, optimizer state, outer momentum, version (all
-   * copies).
-   */
-  | { readonly type: 'checkpoint' }
-  /** The operator changed the learning rate (an admin action). */
-  | { readonly type: 'setLearningRate'; readonly learningRate: number }
-  /**
-   * The operator started the run over (an admin action): these weights, a fresh optimizer state and
-   * outer momentum, no pending round. The version still advances, so a gradient from before can be
-   * told apart.
-   */
-  | { readonly type: 'reset'; readonly weights: Float32Array };
-
-/**
- * The outer optimizer of a local round, with its hyper-parameters (sent with every round, so that a
- * shard process needs no flags for it). `delta` is the combined change (start minus end):
- * - nesterov (DiLoCo): m = momentum * m + delta; w -= lr * (delta + momentum * m), which is
- *   `tf.train.momentum(lr, momentum, true)` with delta as the gradient; `m` is the shard's outer
- *   momentum, kept in its checkpoint;
- * - average (FedAvg): w -= delta (the workers' mean end point).
- */
-export type OuterStep =
-  | { readonly optimizer: 'nesterov'; readonly lr: number; readonly momentum: number }
-  | { readonly optimizer: 'average' };
-
-export interface ShardStatus {
-  readonly index: number;
-  readonly offset: number;
-  readonly length: number;
-  readonly version: number;
-  /** sha1 of the shard's current float32 bytes, hex. */
-  readonly checksum: string;
-}
-
-export interface ShardReplies {
-  /** `weights` is an immutable snapshot of `version`: never written after it is handed out. */
-  pull: { readonly version: number; readonly weights: Float32Array };
-  apply: { readonly version: number };
-  accumulate: { readonly round: number; readonly count: number };
-  applyRound: { readonly version: number; readonly count: number };
-  /** `changeNorm`: L2 norm of this shard's part of the combined change (before the outer optimizer). */
-  applyOuterRound: { readonly version: number; readonly count: number; readonly changeNorm: number };
-  status: ShardStatus;
-  checkpoint: ShardCheckpoint;
-  setLearningRate: { readonly learningRate: number };
-  reset: { readonly version: number };
-}
-
-export interface ShardCheckpoint {
-  readonly index: number;
-  readonly offset: number;
-  readonly version: number;
-  readonly weights: Float32Array;
-  readonly optimizerState: OptimizerState;
-  /** Local mode's outer momentum (nesterov), the shard's length; absent before any outer round. */
-  readonly outerMomentum?: Float32Array;
-}
-
-export type ShardReply<M extends ShardMessage> = ShardReplies[M['type']];
+export type * from './shardMessages.js';
+export { RoundNotPreparedError } from './shardMessages.js';
 
 export interface ShardActorOptions {
   readonly index: number;
@@ -120,13 +42,14 @@ export interface ShardActorOptions {
   /** Sync mode: whether a round's rate is multiplied by its count of gradients; default 'auto'. */
   readonly syncLrScaling?: SyncLrScaling;
   /**
-   * Carry on from a checkpoint: the version, optimizer state and (local mode) outer momentum saved with
-   * `initialWeights`. A ShardCheckpoint is one. Copied.
+   * Carry on from a checkpoint: the version, optimizer state, (local mode) outer momentum and applied
+   * push ids saved with `initialWeights`. A ShardCheckpoint is one. Copied.
    */
   readonly restore?: {
     readonly version: number;
     readonly optimizerState: OptimizerState;
     readonly outerMomentum?: Float32Array;
+    readonly appliedPushes?: readonly AppliedPush[];
   };
 }
 
@@ -148,19 +71,11 @@ export class ShardActor {
   private snapshot: Float32Array | null = null;
   private snapshotVersion = -1;
   private checksum: { version: number; hex: string } | null = null;
-  /** Sync mode: the round being accumulated, and its gradient sum (a buffer reused across rounds). */
-  private round: {
-    id: number;
-    count: number;
-    weight: number;
-    gradients: Float32Array[];
-    weights: number[];
-  } | null = null;
-  private readonly aggregation: AggregationRule;
+  /** Sync and local mode: the round being accumulated, and its two-phase close. */
+  private readonly round: RoundAccumulator;
+  /** Async mode: push ids applied recently, so that none is applied twice. */
+  private readonly applied: AppliedPushes;
   private readonly syncLrScaling: ResolvedSyncLrScaling;
-  /** Centered clipping starts from the previous round's aggregate (its "history"). */
-  private previousAggregate: Float32Array | null = null;
-  private roundSum: Float32Array | null = null;
   /** Local mode's nesterov momentum, [length] float32: allocated (zeros) by the first nesterov round. */
   private outerMomentum: Float32Array | null = null;
 
@@ -175,29 +90,10 @@ export class ShardActor {
     this.weights.set(options.initialWeights);
     this.optimizerState = storage.state;
     this.learningRate = options.learningRate;
-    this.aggregation = options.aggregation ?? 'mean';
+    this.round = new RoundAccumulator(this.index, this.length, options.aggregation ?? 'mean');
     this.syncLrScaling = resolveSyncLrScaling(options.syncLrScaling ?? 'auto', options.rule.name);
-    if (options.restore) {
-      const { version, optimizerState, outerMomentum } = options.restore;
-      const slots = this.optimizerState.slots;
-      if (
-        optimizerState.slots.length !== slots.length ||
-        optimizerState.slots.some((s) => s.length !== this.length)
-      ) {
-        throw new RangeError(
-          `shard ${this.index}: the saved optimizer state does not fit ${options.rule.name}`,
-        );
-      }
-      if (outerMomentum !== undefined && outerMomentum.length !== this.length) {
-        throw new RangeError(
-          `shard ${this.index} has ${this.length} weights; the saved outer momentum has ${outerMomentum.length}`,
-        );
-      }
-      optimizerState.slots.forEach((slot, i) => slots[i].set(slot));
-      this.optimizerState.step = optimizerState.step;
-      if (outerMomentum !== undefined) this.outerMomentum = Float32Array.from(outerMomentum);
-      this.version = version;
-    }
+    this.applied = new AppliedPushes(options.restore?.appliedPushes);
+    if (options.restore) this.restore(options.restore);
   }
 
   receive<M extends ShardMessage>(message: M): ShardReply<M>;
@@ -205,31 +101,22 @@ export class ShardActor {
     switch (message.type) {
       case 'pull':
         return { version: this.version, weights: this.currentSnapshot() };
-      case 'apply': {
-        const offsets = this.localOffsets(message.pieces);
-        // One message is one update, however many pieces it has: every piece is applied at the same
-        // optimizer step (Adam's bias correction), and the step advances once.
-        const step = this.optimizerState.step;
-        message.pieces.forEach((piece, i) => {
-          this.optimizerState.step = step;
-          this.rule.apply(
-            this.weights,
-            piece.values,
-            this.optimizerState,
-            this.learningRate * message.lrScale,
-            offsets[i],
-          );
-        });
-        this.optimizerState.step = step + 1;
-        this.version++;
-        return { version: this.version };
+      case 'apply':
+        return this.apply(message.pushId, message.pieces, message.lrScale);
+      case 'accumulate': {
+        const { round, contribution, pieces, weight } = message;
+        requireId(contribution, 'accumulate', 'contribution');
+        if (!(weight > 0)) throw new RangeError(`gradient weight must be positive, got ${weight}`);
+        return this.round.add(round, contribution, pieces, this.localOffsets(pieces), weight);
       }
-      case 'accumulate':
-        return this.accumulate(message.round, message.pieces, message.weight);
+      case 'prepareRound':
+        return this.round.prepare(message.round, message.contributions);
       case 'applyRound':
         return this.applyRound(message.round);
       case 'applyOuterRound':
         return this.applyOuterRound(message.round, message.outer);
+      case 'dropRound':
+        return this.round.drop(message.round);
       case 'status':
         return this.status();
       case 'setLearningRate':
@@ -241,61 +128,45 @@ export class ShardActor {
       case 'reset':
         return this.reset(message.weights);
       case 'checkpoint':
-        return {
-          index: this.index,
-          offset: this.offset,
-          version: this.version,
-          weights: this.currentSnapshot(),
-          optimizerState: {
-            step: this.optimizerState.step,
-            slots: this.optimizerState.slots.map((slot) => Float32Array.from(slot)),
-          },
-          // Absent (not undefined) before any outer round: the checkpoint codecs write a blob iff present.
-          ...(this.outerMomentum !== null ? { outerMomentum: Float32Array.from(this.outerMomentum) } : {}),
-        };
+        return this.checkpoint();
       default:
         return assertNever(message);
     }
   }
 
-  private accumulate(
-    round: number,
-    pieces: readonly GradientPiece[],
-    weight: number,
-  ): ShardReplies['accumulate'] {
-    if (!(weight > 0)) throw new RangeError(`gradient weight must be positive, got ${weight}`);
+  /**
+   * One message is one update, however many pieces it has: every piece is applied at the same
+   * optimizer step (Adam's bias correction), and the step advances once. A push id applied before is
+   * answered with the version it produced, and nothing is applied.
+   */
+  private apply(pushId: string, pieces: readonly GradientPiece[], lrScale: number): ShardReplies['apply'] {
+    requireId(pushId, 'apply', 'pushId');
+    const before = this.applied.versionOf(pushId);
+    if (before !== undefined) return { version: before, duplicate: true };
     const offsets = this.localOffsets(pieces);
-    this.roundSum ??= new Float32Array(this.length);
-    const sum = this.roundSum;
-    if (this.round === null || this.round.id !== round) {
-      this.round = { id: round, count: 0, weight: 0, gradients: [], weights: [] };
-      sum.fill(0);
-    }
-    if (this.aggregation === 'mean') {
-      pieces.forEach((piece, p) => {
-        const start = offsets[p];
-        const values = piece.values;
-        for (let i = 0; i < values.length; i++) sum[start + i] += weight * values[i];
-      });
-    } else {
-      // A copy: the pieces are views of a socket message that is not ours to keep.
-      const gradient = new Float32Array(this.length);
-      pieces.forEach((piece, p) => gradient.set(piece.values, offsets[p]));
-      this.round.gradients.push(gradient);
-      this.round.weights.push(weight);
-    }
-    this.round.count++;
-    this.round.weight += weight;
-    return { round, count: this.round.count };
+    const step = this.optimizerState.step;
+    pieces.forEach((piece, i) => {
+      this.optimizerState.step = step;
+      this.rule.apply(
+        this.weights,
+        piece.values,
+        this.optimizerState,
+        this.learningRate * lrScale,
+        offsets[i],
+      );
+    });
+    this.optimizerState.step = step + 1;
+    this.version++;
+    this.applied.remember(pushId, this.version);
+    return { version: this.version };
   }
 
   private applyRound(round: number): ShardReplies['applyRound'] {
-    const combined = this.combineRound(round);
+    const combined = this.round.take(round);
     if (combined === null) return { version: this.version, count: 0 };
     const { count, values } = combined;
     const learningRate = syncRoundLearningRate(this.learningRate, count, this.syncLrScaling);
     this.rule.apply(this.weights, values, this.optimizerState, learningRate, 0);
-    this.round = null;
     this.version++;
     return { version: this.version, count };
   }
@@ -305,37 +176,17 @@ export class ShardActor {
    * The inner optimizer's state is not touched (it is the sync and async modes' own).
    */
   private applyOuterRound(round: number, outer: OuterStep): ShardReplies['applyOuterRound'] {
-    // Before the round is combined: combining scales the mean's sum in place, and must happen once.
+    // Both before the round is taken: a refused apply leaves it prepared, to be applied once.
+    this.round.requirePrepared(round);
     checkOuterStep(outer);
-    const combined = this.combineRound(round);
+    const combined = this.round.take(round);
     if (combined === null) return { version: this.version, count: 0, changeNorm: 0 };
     const { count, values } = combined;
     const changeNorm = l2Norm(values);
     if (outer.optimizer === 'nesterov') this.outerMomentum ??= new Float32Array(this.length);
     applyOuterStep(this.weights, values, this.outerMomentum, outer);
-    this.round = null;
     this.version++;
     return { version: this.version, count, changeNorm };
-  }
-
-  /**
-   * The pending round's values combined: their weighted mean (computed in place in `roundSum`), or the
-   * robust rule's aggregate. Null when `round` is not the pending round or it holds nothing.
-   */
-  private combineRound(round: number): { count: number; values: Float32Array } | null {
-    const pending = this.round;
-    const sum = this.roundSum;
-    if (pending === null || sum === null || pending.id !== round || pending.count === 0) return null;
-    if (this.aggregation === 'mean') {
-      const inverse = 1 / pending.weight;
-      for (let i = 0; i < sum.length; i++) sum[i] *= inverse;
-      return { count: pending.count, values: sum };
-    }
-    const values = aggregate(this.aggregation, pending.gradients, pending.weights, {
-      center: this.previousAggregate ?? undefined,
-    });
-    this.previousAggregate = values;
-    return { count: pending.count, values };
   }
 
   private reset(weights: Float32Array): ShardReplies['reset'] {
@@ -346,10 +197,50 @@ export class ShardActor {
     for (const slot of this.optimizerState.slots) slot.fill(0);
     this.optimizerState.step = 0;
     this.outerMomentum?.fill(0);
-    this.round = null;
-    this.previousAggregate = null;
+    // The applied push ids stay: a push from before the reset must not be applied after it either.
+    this.round.reset();
     this.version++;
     return { version: this.version };
+  }
+
+  private checkpoint(): ShardCheckpoint {
+    const appliedPushes = this.applied.list();
+    return {
+      index: this.index,
+      offset: this.offset,
+      version: this.version,
+      weights: this.currentSnapshot(),
+      optimizerState: {
+        step: this.optimizerState.step,
+        slots: this.optimizerState.slots.map((slot) => Float32Array.from(slot)),
+      },
+      // Absent (not undefined) when there is none: the checkpoint codecs write them iff present.
+      ...(this.outerMomentum !== null ? { outerMomentum: Float32Array.from(this.outerMomentum) } : {}),
+      ...(appliedPushes.length > 0 ? { appliedPushes } : {}),
+    };
+  }
+
+  private restore({
+    version,
+    optimizerState,
+    outerMomentum,
+  }: NonNullable<ShardActorOptions['restore']>): void {
+    const slots = this.optimizerState.slots;
+    if (
+      optimizerState.slots.length !== slots.length ||
+      optimizerState.slots.some((s) => s.length !== this.length)
+    ) {
+      throw new RangeError(`shard ${this.index}: the saved optimizer state does not fit ${this.rule.name}`);
+    }
+    if (outerMomentum !== undefined && outerMomentum.length !== this.length) {
+      throw new RangeError(
+        `shard ${this.index} has ${this.length} weights; the saved outer momentum has ${outerMomentum.length}`,
+      );
+    }
+    optimizerState.slots.forEach((slot, i) => slots[i].set(slot));
+    this.optimizerState.step = optimizerState.step;
+    if (outerMomentum !== undefined) this.outerMomentum = Float32Array.from(outerMomentum);
+    this.version = version;
   }
 
   private status(): ShardStatus {
@@ -389,5 +280,15 @@ export class ShardActor {
       }
       return start;
     });
+  }
+}
+
+/**
+ * Ids are what makes an update at most once: a message from an older coordinator without one would
+ * otherwise be keyed `undefined`, and every apply after the first would look like a repeat.
+ */
+function requireId(id: unknown, type: string, field: string): void {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new TypeError(`${type} needs a ${field} (a non-empty string), got ${String(id)}`);
   }
 }

@@ -88,4 +88,25 @@ describe('run checkpoints', () => {
       /shard0\/outer is missing or mis-sized/,
     );
   });
+
+  it("round-trip each shard's applied push ids in the header; a file from before them loads with none", () => {
+    const withIds: ShardCheckpoint = {
+      ...shard(0),
+      appliedPushes: [
+        ['w1-a', 39],
+        ['w2-b', 40],
+      ],
+    };
+    const saved = run([withIds, shard(1)]);
+    const encoded = encodeRunCheckpoint(saved);
+    expect(encoded.header.shards.map((s) => s.applied)).toEqual([withIds.appliedPushes, undefined]);
+    expect(encoded.header.shards[1]).not.toHaveProperty('applied');
+    const decoded = throughFile(saved);
+    expect(decoded).toEqual(saved);
+    expect(decoded.shards[1]).not.toHaveProperty('appliedPushes');
+    const damaged = { ...encoded.header, shards: [{ ...encoded.header.shards[0], applied: [['w1-a', 'x']] }] };
+    expect(() =>
+      decodeRunCheckpoint({ header: damaged as unknown as typeof encoded.header, blobs: encoded.blobs }),
+    ).toThrow(/shard 0: the applied push ids are not \[pushId, version\] pairs/);
+  });
 });

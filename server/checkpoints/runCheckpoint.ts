@@ -5,6 +5,7 @@ import type { ShardCheckpoint } from '../actors/ShardActor.js';
 import type { UnitPoolState } from '../data/UnitPool.js';
 import type { Evaluation } from '../evaluation/PeriodicEvaluation.js';
 import type { HubOptions } from '../options.js';
+import { decodeAppliedPushes } from './appliedPushes.js';
 import { CheckpointCorruptError, type EncodedCheckpoint } from './checkpointFormat.js';
 
 /** Bump when the header's meaning changes; older files are then refused with a clear message. */
@@ -43,6 +44,11 @@ export interface RunCheckpointHeader extends Omit<RunCheckpoint, 'shards'> {
      * from before local mode, which still load (no outer momentum), so the format number stays.
      */
     outer?: boolean;
+    /**
+     * The push ids the shard applied recently, `[pushId, version]` (ShardCheckpoint.appliedPushes).
+     * Absent when none, and in files from before, which still load.
+     */
+    applied?: readonly (readonly [string, number])[];
   }[];
 }
 
@@ -73,6 +79,7 @@ export function encodeRunCheckpoint(run: RunCheckpoint): EncodedCheckpoint<RunCh
         step: s.optimizerState.step,
         slots: s.optimizerState.slots.length,
         ...(s.outerMomentum ? { outer: true } : {}),
+        ...(s.appliedPushes ? { applied: s.appliedPushes } : {}),
       })),
     },
     blobs,
@@ -101,6 +108,7 @@ export function decodeRunCheckpoint({ header, blobs }: EncodedCheckpoint<RunChec
         slots: Array.from({ length: s.slots }, (_, i) => floats(`shard${s.index}/slot${i}`, s.length)),
       },
       ...(s.outer === true ? { outerMomentum: floats(`shard${s.index}/outer`, s.length) } : {}),
+      ...(s.applied !== undefined ? { appliedPushes: decodeAppliedPushes(s.applied, `shard ${s.index}`) } : {}),
     })),
   };
 }

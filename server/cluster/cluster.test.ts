@@ -190,6 +190,7 @@ describe('the CLI roles', () => {
     const { offset, length } = await ref.ask({ type: 'status' });
     await ref.ask({
       type: 'apply',
+      pushId: 'cli-test-1',
       pieces: [{ offset, values: new Float32Array(length).fill(0.5) }],
       lrScale: 1,
     });

@@ -7,6 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ShardActor, type ShardMessage } from '../actors/ShardActor.js';
 import { LocalShardRef, type ShardRef } from '../actors/ShardRef.js';
+import { freshId } from '../actors/testing/shardRounds.js';
 import { createUpdateRule } from '../optimizers/updateRules.js';
 import { withSeededMathRandom } from '../testing/seededInit.js';
 import { startTestHub, testGradient } from '../testing/testHub.js';
@@ -136,6 +137,7 @@ describe('shards over NATS', () => {
       for (let step = 0; step < 3; step++) {
         await askBoth(refs, {
           type: 'apply',
+          pushId: freshId(),
           pieces: [
             { offset, values: testGradient(100, step + 1) },
             { offset: offset + 500, values: testGradient(length - 500, step + 7) },
@@ -147,16 +149,20 @@ describe('shards over NATS', () => {
       await askBoth(refs, {
         type: 'accumulate',
         round: 1,
+        contribution: 'a',
         pieces: [{ offset, values: testGradient(length, 11) }],
         weight: 64,
       });
       await askBoth(refs, {
         type: 'accumulate',
         round: 1,
+        contribution: 'b',
         pieces: [{ offset, values: testGradient(length, 12) }],
         weight: 32,
       });
+      await askBoth(refs, { type: 'prepareRound', round: 1, contributions: ['a', 'b'] });
       await askBoth(refs, { type: 'applyRound', round: 1 });
+      await askBoth(refs, { type: 'dropRound', round: 1 });
       await askBoth(refs, { type: 'pull' });
       await askBoth(refs, { type: 'checkpoint' });
       const status = (await askBoth(refs, { type: 'status' })) as { version: number; checksum: string };
@@ -171,6 +177,7 @@ describe('shards over NATS', () => {
     const refs = await twins(server, 0, 0, 5000);
     const messages: ShardMessage[] = Array.from({ length: 40 }, (_, i) => ({
       type: 'apply',
+      pushId: freshId(),
       pieces: [{ offset: 0, values: testGradient(5000, i + 1) }],
       lrScale: 1,
     }));
@@ -191,6 +198,7 @@ describe('shards over NATS', () => {
     for (let i = 0; i < 5; i++) {
       const message: ShardMessage = {
         type: 'apply',
+        pushId: freshId(),
         pieces: [{ offset: 0, values: testGradient(BIG_SHARD_FLOATS, i + 1) }],
         lrScale: 1,
       };
@@ -235,6 +243,7 @@ describe('shards over NATS', () => {
     const refs = await twins(server, 0, 0, BIG_SHARD_FLOATS);
     const apply = refs.remote.ask({
       type: 'apply',
+      pushId: freshId(),
       pieces: [{ offset: 0, values: new Float32Array(BIG_SHARD_FLOATS) }],
       lrScale: 1,
     });
@@ -255,6 +264,7 @@ describe('shards over NATS', () => {
     const refs = await twins(server, 1, 100, 50);
     const outside: ShardMessage = {
       type: 'apply',
+      pushId: freshId(),
       pieces: [{ offset: 0, values: new Float32Array(3) }],
       lrScale: 1,
     };
@@ -317,7 +327,12 @@ describe('runShardProcess', () => {
     const ref = new NatsShardRef({ connection, index: 1, subjectPrefix: PREFIX });
     const { offset, length } = first.range;
     for (let i = 0; i < 3; i++) {
-      await ref.ask({ type: 'apply', pieces: [{ offset, values: testGradient(length, i + 1) }], lrScale: 1 });
+      await ref.ask({
+        type: 'apply',
+        pushId: freshId(),
+        pieces: [{ offset, values: testGradient(length, i + 1) }],
+        lrScale: 1,
+      });
     }
     await ref.ask({ type: 'setLearningRate', learningRate: 0.005 });
     const before = await ref.ask({ type: 'status' });
@@ -344,7 +359,7 @@ describe('runShardProcess', () => {
     );
     await askBoth(
       { remote: ref, local: twin },
-      { type: 'apply', pieces: [{ offset, values: testGradient(length, 9) }], lrScale: 1 },
+      { type: 'apply', pushId: freshId(), pieces: [{ offset, values: testGradient(length, 9) }], lrScale: 1 },
     );
     await askBoth({ remote: ref, local: twin }, { type: 'status' });
   });
@@ -356,8 +371,18 @@ describe('runShardProcess', () => {
     const running = await shardProcess({ natsUrl: server.url, checkpointDir: dir, checkpointEveryMs: 100 });
     const ref = new NatsShardRef({ connection, index: 1, subjectPrefix: PREFIX });
     const { offset, length } = running.range;
-    await ref.ask({ type: 'apply', pieces: [{ offset, values: testGradient(length, 5) }], lrScale: 1 });
-    await ref.ask({ type: 'apply', pieces: [{ offset, values: testGradient(length, 6) }], lrScale: 1 });
+    await ref.ask({
+      type: 'apply',
+      pushId: freshId(),
+      pieces: [{ offset, values: testGradient(length, 5) }],
+      lrScale: 1,
+    });
+    await ref.ask({
+      type: 'apply',
+      pushId: freshId(),
+      pieces: [{ offset, values: testGradient(length, 6) }],
+      lrScale: 1,
+    });
     const before = await ref.ask({ type: 'status' });
     const files = async (): Promise<string[]> => readdir(shardCheckpointDir(dir, 1)).catch(() => []);
     const deadline = Date.now() + 5_000;
@@ -443,7 +468,12 @@ describe('a shard in its own process', () => {
     const ref = new NatsShardRef({ connection, index: 0, subjectPrefix: PREFIX });
     const { offset, length } = await ref.ask({ type: 'status' });
     for (let i = 0; i < 4; i++) {
-      await ref.ask({ type: 'apply', pieces: [{ offset, values: testGradient(length, i + 1) }], lrScale: 1 });
+      await ref.ask({
+        type: 'apply',
+        pushId: freshId(),
+        pieces: [{ offset, values: testGradient(length, i + 1) }],
+        lrScale: 1,
+      });
     }
     const before = await ref.ask({ type: 'status' });
     const deadline = Date.now() + 10_000;

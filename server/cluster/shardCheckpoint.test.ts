@@ -89,4 +89,27 @@ describe('shard checkpoints', () => {
       'shard checkpoint f.ckpt was saved with model cnn (asked: mlp), optimizer adam (asked: sgd).',
     );
   });
+
+  it('round-trip the applied push ids (header `applied`); a file from before them loads with none', () => {
+    const withIds: SavedShard = {
+      ...saved,
+      shard: {
+        ...saved.shard,
+        appliedPushes: [
+          ['w1-p1', 41],
+          ['w3-p9', 42],
+        ],
+      },
+    };
+    const encoded = encodeShardCheckpoint(withIds);
+    expect(encoded.header.applied).toEqual(withIds.shard.appliedPushes);
+    expect(throughFile(withIds)).toEqual(withIds);
+    expect(encodeShardCheckpoint(saved).header).not.toHaveProperty('applied');
+    expect(throughFile(saved).shard).not.toHaveProperty('appliedPushes');
+    for (const applied of [{}, [['w1-p1']], [['', 3]], [[7, 3]]]) {
+      expect(() =>
+        decodeShardCheckpoint({ header: { ...encoded.header, applied }, blobs: encoded.blobs }),
+      ).toThrow(/shard 1: the applied push ids are not \[pushId, version\] pairs/);
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { floatsToBytes } from '../../shared/floatCodec.js';
 import type { ModelName } from '../../shared/models.js';
 import type { ShardCheckpoint } from '../actors/ShardActor.js';
 import { CheckpointCorruptError, type EncodedCheckpoint } from '../checkpoints/checkpointFormat.js';
+import { decodeAppliedPushes } from '../checkpoints/appliedPushes.js';
 import { CheckpointMismatchError } from '../checkpoints/runCheckpoint.js';
 import type { OptimizerName } from '../optimizers/updateRules.js';
 
@@ -43,6 +44,11 @@ export interface ShardCheckpointHeader {
    * before local mode, which still load (no outer momentum), so the format number stays.
    */
   readonly outer?: boolean;
+  /**
+   * The push ids the shard applied recently, `[pushId, version]`, oldest first: a shard restarted
+   * from this file still answers them as repeats. Absent when none, and in files from before.
+   */
+  readonly applied?: readonly (readonly [string, number])[];
 }
 
 /** Each shard keeps its files in its own folder, so that its store keeps and prunes only its own. */
@@ -74,6 +80,7 @@ export function encodeShardCheckpoint(saved: SavedShard): EncodedCheckpoint<Shar
       step: shard.optimizerState.step,
       slots: shard.optimizerState.slots.length,
       ...(shard.outerMomentum ? { outer: true } : {}),
+      ...(shard.appliedPushes ? { applied: shard.appliedPushes } : {}),
     },
     blobs,
   };
@@ -111,6 +118,7 @@ export function decodeShardCheckpoint({ header, blobs }: EncodedCheckpoint<unkno
         slots: Array.from({ length: slots }, (_, i) => floats(`shard${index}/slot${i}`)),
       },
       ...(h.outer === true ? { outerMomentum: floats(`shard${index}/outer`) } : {}),
+      ...(h.applied !== undefined ? { appliedPushes: decodeAppliedPushes(h.applied, `shard ${index}`) } : {}),
     },
   };
 }

@@ -67,6 +67,7 @@ const messages: { [K in ShardMessage['type']]: Extract<ShardMessage, { type: K }
   pull: { type: 'pull' },
   apply: {
     type: 'apply',
+    pushId: 'w3-push-17',
     pieces: [
       { offset: 10, values: awkwardFloats(37, 1) },
       { offset: 100, values: awkwardFloats(1, 2) },
@@ -77,15 +78,18 @@ const messages: { [K in ShardMessage['type']]: Extract<ShardMessage, { type: K }
   accumulate: {
     type: 'accumulate',
     round: 7,
+    contribution: 'w3-push-18',
     pieces: [{ offset: 3, values: awkwardFloats(64, 3) }],
     weight: 64,
   },
+  prepareRound: { type: 'prepareRound', round: 7, contributions: ['w3-push-18', 'w4-push-2'] },
   applyRound: { type: 'applyRound', round: 7 },
   applyOuterRound: {
     type: 'applyOuterRound',
     round: 8,
     outer: { optimizer: 'nesterov', lr: 0.7, momentum: 0.9 },
   },
+  dropRound: { type: 'dropRound', round: 9 },
   status: { type: 'status' },
   checkpoint: { type: 'checkpoint' },
   setLearningRate: { type: 'setLearningRate', learningRate: 1e-3 },
@@ -94,10 +98,12 @@ const messages: { [K in ShardMessage['type']]: Extract<ShardMessage, { type: K }
 
 const replies: { [K in keyof ShardReplies]: ShardReplies[K] } = {
   pull: { version: 12, weights: awkwardFloats(513, 5) },
-  apply: { version: 13 },
-  accumulate: { round: 7, count: 2 },
+  apply: { version: 13, duplicate: true },
+  accumulate: { round: 7, count: 2, duplicate: true },
+  prepareRound: { round: 7, ready: false, have: 1 },
   applyRound: { version: 14, count: 2 },
   applyOuterRound: { version: 15, count: 2, changeNorm: 0.125 },
+  dropRound: { round: 9, dropped: true },
   status: { index: 1, offset: 2997, length: 2997, version: 14, checksum: 'a'.repeat(40) },
   checkpoint: {
     index: 1,
@@ -106,6 +112,10 @@ const replies: { [K in keyof ShardReplies]: ShardReplies[K] } = {
     weights: awkwardFloats(2997, 6),
     optimizerState: { step: 14, slots: [awkwardFloats(2997, 7), awkwardFloats(2997, 8)] },
     outerMomentum: awkwardFloats(2997, 9),
+    appliedPushes: [
+      ['w1-push-1', 13],
+      ['w2-push-1', 14],
+    ],
   },
   setLearningRate: { learningRate: 0.5 },
   reset: { version: 15 },
@@ -131,7 +141,12 @@ describe('shardCodec', () => {
 
   it('carries floats as the bytes of one frame (header + 4 bytes a float)', () => {
     const values = new Float32Array(1_100_000);
-    const frame = encodeShardMessage({ type: 'apply', pieces: [{ offset: 0, values }], lrScale: 1 });
+    const frame = encodeShardMessage({
+      type: 'apply',
+      pushId: 'p',
+      pieces: [{ offset: 0, values }],
+      lrScale: 1,
+    });
     expect(frame.byteLength).toBeGreaterThan(values.byteLength);
     expect(frame.byteLength).toBeLessThan(values.byteLength + 200);
   });

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { shardRanges, type ShardRange } from '../../shared/layout.js';
 import type { ModelName } from '../../shared/models.js';
-import { ShardActor } from '../actors/ShardActor.js';
+import { ShardActor, type ShardMessage } from '../actors/ShardActor.js';
 import type { AggregationRule } from '../aggregation/robustAggregate.js';
 import { CheckpointScheduler } from '../checkpoints/CheckpointScheduler.js';
 import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
@@ -63,6 +63,18 @@ export interface RunningShard {
 }
 
 const DEFAULT_KEEP_CHECKPOINTS = 3;
+/**
+ * Messages that change nothing a checkpoint holds: reads, and a round's pending sums (a checkpoint
+ * never has them; a shard restarted mid-round says not ready when the round closes).
+ */
+const KEEPS_CHECKPOINT = new Set<ShardMessage['type']>([
+  'pull',
+  'status',
+  'checkpoint',
+  'accumulate',
+  'prepareRound',
+  'dropRound',
+]);
 /** How long the start-up probe waits for another process serving the same shard. */
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -142,7 +154,7 @@ export async function runShardProcess(options: ShardProcessOptions): Promise<Run
     subjectPrefix,
     onHandled: (message, reply) => {
       if (message.type === 'setLearningRate' && 'learningRate' in reply) learningRate = reply.learningRate;
-      if (message.type !== 'pull' && message.type !== 'status' && message.type !== 'checkpoint') dirty = true;
+      if (!KEEPS_CHECKPOINT.has(message.type)) dirty = true;
     },
     onError: (error) => log(`shard ${index}: ${describe(error)}`),
   });

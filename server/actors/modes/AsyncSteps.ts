@@ -12,7 +12,8 @@ export interface AsyncStepsOptions {
 
 /**
  * Async mode (Ray's parameter-server actor): every gradient is applied to its shards on arrival, with
- * the run's update rule; no rounds, no waiting.
+ * the run's update rule; no rounds, no waiting. Each apply carries the push id, and each shard applies
+ * a push id at most once, whichever coordinator sends it.
  */
 export class AsyncSteps implements TrainingStrategy {
   readonly openRound = null;
@@ -52,13 +53,21 @@ export class AsyncSteps implements TrainingStrategy {
     }
     // Staleness-aware learning rate (Zhang et al., IJCAI'16): a gradient s updates old moves 1/s as far.
     const lrScale = (stalenessLr && staleness > 1 ? 1 / staleness : 1) * trust;
-    await Promise.all(
+    const replies = await Promise.all(
       [...push.piecesByShard].map(([index, pieces]) =>
-        host.shards[index]
-          .ask({ type: 'apply', pieces, lrScale })
-          .then((reply) => host.noteShardVersion(index, reply.version)),
+        host.shards[index].ask({ type: 'apply', pushId: push.pushId, pieces, lrScale }).then((reply) => {
+          // A repeat's version is the one its first apply produced, not the shard's current one.
+          if (!reply.duplicate) host.noteShardVersion(index, reply.version);
+          return reply;
+        }),
       ),
     );
+    // Every shard had applied this push id already (a worker's retry at a coordinator that took over
+    // from the one that applied it): the run counted it then. Fresh on some shard (the other
+    // coordinator died between its shards): it counts now, once.
+    if (replies.length > 0 && replies.every((reply) => reply.duplicate)) {
+      return { globalStep: host.globalStep(), staleness, duplicate: true };
+    }
     host.countStaleness(staleness);
     host.credit(worker, push.examples);
     return { globalStep: host.applied(push.examples, push.loss), staleness };

@@ -1,6 +1,8 @@
 import { ErrorCode, HubError } from '../../../shared/errors.js';
 import type { GradientPush, PushResult, WorkAssignment, WorkerRecord } from '../coordinatorTypes.js';
 import type { LocalRoundsOptions } from './LocalRounds.js';
+import type { Contribution } from './Round.js';
+import { dropOnShards, prepareOnShards, roundAbortedError } from './roundCommit.js';
 import type { ModeHost, TrainingStrategy } from './TrainingStrategy.js';
 import { pushNorm } from './pushNorm.js';
 import { refuseWrongKind } from './updateKind.js';
@@ -20,17 +22,16 @@ export interface BufferedLocalOptions extends LocalRoundsOptions {
  * (or `roundTimeoutMs` after a buffer's first change) the shards apply the outer optimizer.
  */
 export class BufferedLocal implements TrainingStrategy {
-  private buffer: {
-    id: number;
-    count: number;
-    examples: number;
-    lossSum: number;
-    steps: number;
-    openedAt: number;
-  } | null = null;
+  private buffer: Buffer | null = null;
   /** The id weights pulled now are tagged with: the latest buffer the shards applied, plus one. */
   private current: number;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * A buffer being prepared and applied (settles either way). A shard holds one pending buffer, and
+   * a change of the next one accumulated between this one's prepare and its apply would replace it:
+   * changes wait for it (a round trip to the shards) before they are sent.
+   */
+  private committing: Promise<unknown> | null = null;
 
   constructor(
     private readonly host: ModeHost,
@@ -67,6 +68,7 @@ export class BufferedLocal implements TrainingStrategy {
 
   async push(worker: WorkerRecord, push: GradientPush, trust: number): Promise<PushResult> {
     refuseWrongKind('local', push);
+    while (this.committing) await this.committing;
     const base = push.round;
     if (base === undefined || base > this.current) {
       throw new HubError(
@@ -83,6 +85,7 @@ export class BufferedLocal implements TrainingStrategy {
       );
     }
     const buffer = (this.buffer ??= this.openBuffer());
+    buffer.contributions.push({ pushId: push.pushId, shards: [...push.piecesByShard.keys()] });
     buffer.count++;
     buffer.examples += push.examples;
     buffer.lossSum += push.loss;
@@ -94,10 +97,18 @@ export class BufferedLocal implements TrainingStrategy {
     const weight = (push.examples * trust) / Math.sqrt(1 + staleness);
     const accumulated = Promise.all(
       [...push.piecesByShard].map(([index, pieces]) =>
-        this.host.shards[index].ask({ type: 'accumulate', round: buffer.id, pieces, weight }),
+        this.host.shards[index].ask({
+          type: 'accumulate',
+          round: buffer.id,
+          contribution: push.pushId,
+          pieces,
+          weight,
+        }),
       ),
     );
     const applied = full ? this.apply(buffer) : null;
+    // Awaited below, unless this push's own accumulate fails first: its abort must not go unhandled.
+    applied?.catch(() => undefined);
     await accumulated;
     this.host.credit(worker, push.examples);
     worker.localSteps = push.localSteps ?? 0;
@@ -116,10 +127,11 @@ export class BufferedLocal implements TrainingStrategy {
     this.clearTimer();
   }
 
-  private openBuffer(): NonNullable<BufferedLocal['buffer']> {
+  private openBuffer(): Buffer {
     this.clearTimer();
-    const buffer = {
+    const buffer: Buffer = {
       id: this.current,
+      contributions: [],
       count: 0,
       examples: 0,
       lossSum: 0,
@@ -130,17 +142,41 @@ export class BufferedLocal implements TrainingStrategy {
     return buffer;
   }
 
-  /** Applies what the open buffer holds (its deadline passed, or the mode is switched). */
+  /**
+   * Applies what the open buffer holds (its deadline passed, or the mode is switched). Its pushes
+   * were answered already: a buffer that fails to apply has nobody left to tell.
+   */
   private async flush(): Promise<void> {
     const buffer = this.buffer;
     if (buffer === null) return;
     this.buffer = null;
-    await this.apply(buffer);
+    await this.apply(buffer).catch(() => undefined);
   }
 
-  private async apply(buffer: NonNullable<BufferedLocal['buffer']>): Promise<number> {
+  /**
+   * Two phases, as a round's close (roundCommit.ts): applied on every shard only once each holds
+   * exactly the buffer's changes, else dropped on all (the push that filled it hears ROUND_ABORTED).
+   * The prepares are sent in the turn of the buffer's last accumulate, after it on every shard.
+   */
+  private apply(buffer: Buffer): Promise<number> {
+    const applying = this.commit(buffer);
+    const settled: Promise<unknown> = applying
+      .catch(() => undefined)
+      .then(() => {
+        if (this.committing === settled) this.committing = null;
+      });
+    this.committing = settled;
+    return applying;
+  }
+
+  private async commit(buffer: Buffer): Promise<number> {
     this.clearTimer();
     this.current = this.nextRoundId();
+    const notReady = await prepareOnShards(this.host.shards, buffer.id, buffer.contributions);
+    if (notReady.length > 0) {
+      await dropOnShards(this.host.shards, buffer.id);
+      throw roundAbortedError(buffer.id, notReady);
+    }
     const replies = await Promise.all(
       this.host.shards.map((shard) =>
         shard.ask({ type: 'applyOuterRound', round: buffer.id, outer: this.options.outer }),
@@ -166,4 +202,16 @@ export class BufferedLocal implements TrainingStrategy {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+/** The changes joining one application of the outer optimizer. */
+interface Buffer {
+  readonly id: number;
+  /** Every change added, under its push id: what each shard must hold when the buffer is applied. */
+  readonly contributions: Contribution[];
+  count: number;
+  examples: number;
+  lossSum: number;
+  steps: number;
+  readonly openedAt: number;
 }

@@ -69,19 +69,6 @@ export class LocalRounds extends RoundStrategy {
     refuseWrongKind('local', push);
   }
 
-  protected async accumulate(round: Round, push: GradientPush, trust: number): Promise<void> {
-    await Promise.all(
-      [...push.piecesByShard].map(([index, pieces]) =>
-        this.host.shards[index].ask({
-          type: 'accumulate',
-          round: round.id,
-          pieces,
-          weight: push.examples * trust,
-        }),
-      ),
-    );
-  }
-
   protected accepted(worker: WorkerRecord, push: GradientPush): void {
     worker.localSteps = push.localSteps ?? 0;
     worker.changeNorm = pushNorm(push);

@@ -6,40 +6,11 @@ import type {
   WorkAssignment,
   WorkerRecord,
 } from '../coordinatorTypes.js';
+import type { AppliedRound, Round, RoundOptions } from './Round.js';
+import { commitRound } from './roundCommit.js';
 import type { ModeHost, TrainingStrategy } from './TrainingStrategy.js';
 
-export interface RoundOptions {
-  /** A round closes with what it has this long after it opened. */
-  readonly roundTimeoutMs: number;
-  /**
-   * A round closes after this many pushes; later ones (backup workers) are dropped. Undefined: one
-   * from every worker registered when the round opened.
-   */
-  readonly replicasToAggregate?: number;
-}
-
-/** A round as the strategies see it while it closes. */
-export interface Round {
-  readonly id: number;
-  /** Workers the round waits for: those registered at its opening, and newcomers it admitted. */
-  readonly participants: Set<string>;
-  waitedFor: number;
-  readonly openedAt: number;
-  readonly received: Set<string>;
-  readonly waiting: { resolve: (result: PushResult) => void; reject: (error: Error) => void }[];
-  examples: number;
-  lossSum: number;
-  closing: boolean;
-  deadline: ReturnType<typeof setTimeout>;
-  /** When the deadline fires, ms since the epoch. */
-  deadlineAt: number;
-}
-
-/** What closing a round did to the shards, and what the round's record adds for its kind. */
-export interface AppliedRound {
-  readonly versions: readonly number[];
-  readonly record?: Partial<Pick<RoundRecord, 'changeNorm' | 'localSteps'>>;
-}
+export type { AppliedRound, Round, RoundOptions } from './Round.js';
 
 type Waiter = {
   workerId: string;
@@ -53,6 +24,9 @@ type Waiter = {
  * then every shard applies the combination at once and the global step advances by one. A round
  * nobody pushed to is reopened with whoever is registered. Subclasses say what a push must be, what
  * a pull is told, and how a closed round is applied.
+ *
+ * A round closes on every shard or on none (closeRound): each push is accumulated under its push id,
+ * and the round is applied only once every shard says it holds exactly the pushes the round counts.
  */
 export abstract class RoundStrategy implements TrainingStrategy {
   abstract readonly kind: RoundRecord['kind'];
@@ -90,11 +64,12 @@ export abstract class RoundStrategy implements TrainingStrategy {
   protected abstract assignment(round: Round): WorkAssignment;
   /** Refuses a push this mode cannot take (a gradient in local mode, ...), before anything counts. */
   protected abstract checkPush(push: GradientPush): void;
-  /** Adds an accepted push to the round's sums on every shard. */
-  protected abstract accumulate(round: Round, push: GradientPush, trust: number): Promise<void>;
   /** Called once a push has been accumulated (local mode remembers its change's size). */
   protected abstract accepted(worker: WorkerRecord, push: GradientPush): void;
-  /** Applies a closed round on every shard. */
+  /**
+   * Applies a closed round that every shard prepared: the messages go to every shard in the turn
+   * this is called, right after the last prepare's answer.
+   */
   protected abstract apply(round: Round): Promise<AppliedRound>;
 
   get openRound(): number | null {
@@ -194,24 +169,57 @@ export abstract class RoundStrategy implements TrainingStrategy {
       );
     }
     // Marked before the await so that a duplicate in the same tick is refused; undone on failure.
-    round.received.add(worker.id);
+    round.received.set(worker.id, { pushId: push.pushId, shards: [...push.piecesByShard.keys()] });
     round.examples += push.examples;
     round.lossSum += push.loss;
+    const accumulated = this.accumulateInto(round, worker, push, trust);
+    round.accumulating.add(accumulated);
+    const outcome = await accumulated;
+    round.accumulating.delete(accumulated);
+    if ('error' in outcome) throw outcome.error;
+    // Another push or a leave may have closed the round while this one was accumulating.
+    if (!round.closing && this.complete(round)) void this.closeRound(round);
+    return outcome.result;
+  }
+
+  /**
+   * Adds an accepted push to the round's sums on every shard it covers, under its push id (a shard
+   * that has it already does not add it again: a worker's retry under the same id heals a round
+   * whose accumulate failed on one shard). Settles, never rejects, once the round's books say what
+   * came of it, so that a close waiting for it sees them.
+   */
+  private async accumulateInto(
+    round: Round,
+    worker: WorkerRecord,
+    push: GradientPush,
+    trust: number,
+  ): Promise<{ result: Promise<PushResult> } | { error: unknown }> {
     try {
-      await this.accumulate(round, push, trust);
+      await Promise.all(
+        [...push.piecesByShard].map(([index, pieces]) =>
+          this.host.shards[index].ask({
+            type: 'accumulate',
+            round: round.id,
+            contribution: push.pushId,
+            pieces,
+            // Weighted by its examples times its worker's trust (`--trust`; 1 without): a suspect
+            // counts less.
+            weight: push.examples * trust,
+          }),
+        ),
+      );
     } catch (error) {
+      // Other shards may hold it now: the round does not count it, so their prepare says not ready
+      // (unless the worker's retry under the same id completes it everywhere).
       round.received.delete(worker.id);
       round.examples -= push.examples;
       round.lossSum -= push.loss;
-      throw error;
+      return { error };
     }
     this.host.credit(worker, push.examples);
     this.accepted(worker, push);
     if (round.received.size === 1) this.moveDeadlineUp(round);
-    const result = new Promise<PushResult>((resolve, reject) => round.waiting.push({ resolve, reject }));
-    // Another push or a leave may have closed the round while this one was accumulating.
-    if (!round.closing && this.complete(round)) void this.closeRound(round);
-    return result;
+    return { result: new Promise<PushResult>((resolve, reject) => round.waiting.push({ resolve, reject })) };
   }
 
   dropForReset(): void {
@@ -269,7 +277,8 @@ export abstract class RoundStrategy implements TrainingStrategy {
       participants,
       waitedFor: participants.size,
       openedAt,
-      received: new Set(),
+      received: new Map(),
+      accumulating: new Set(),
       waiting: [],
       examples: 0,
       lossSum: 0,
@@ -312,31 +321,16 @@ export abstract class RoundStrategy implements TrainingStrategy {
     if (this.active && this.host.hasWorkers()) this.open();
   }
 
+  /** Closes the round on every shard or on none (commitRound), then opens the next one. */
   private async closeRound(round: Round): Promise<void> {
     if (round.closing) return;
     round.closing = true;
     this.lastClosed = round;
     clearTimeout(round.deadline);
-    try {
+    await commitRound(this.host, round, this.kind, () => {
       this.weightsChanged = true;
-      const applied = await this.apply(round);
-      applied.versions.forEach((version, index) => this.host.noteShardVersion(index, version));
-      const globalStep = this.host.applied(round.examples, round.lossSum / round.received.size);
-      const closedAt = this.host.now();
-      this.host.recordRound({
-        id: round.id,
-        closedAt,
-        durationMs: closedAt - round.openedAt,
-        gradients: round.received.size,
-        participants: round.waitedFor,
-        kind: this.kind,
-        ...applied.record,
-      });
-      const result: PushResult = { globalStep, staleness: 0 };
-      for (const waiter of round.waiting) waiter.resolve(result);
-    } catch (error) {
-      for (const waiter of round.waiting) waiter.reject(error as Error);
-    }
+      return this.apply(round);
+    });
     if (this.round === round) {
       this.round = null;
       if (this.active && this.host.hasWorkers()) this.open();

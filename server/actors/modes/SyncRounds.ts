@@ -22,20 +22,6 @@ export class SyncRounds extends RoundStrategy {
     refuseWrongKind('sync', push);
   }
 
-  /** Weighted by its examples times its worker's trust (`--trust`; 1 without): a suspect counts less. */
-  protected async accumulate(round: Round, push: GradientPush, trust: number): Promise<void> {
-    await Promise.all(
-      [...push.piecesByShard].map(([index, pieces]) =>
-        this.host.shards[index].ask({
-          type: 'accumulate',
-          round: round.id,
-          pieces,
-          weight: push.examples * trust,
-        }),
-      ),
-    );
-  }
-
   protected accepted(): void {}
 
   protected async apply(round: Round): Promise<AppliedRound> {
