@@ -54,7 +54,7 @@ async function startCoordinatorOnShards(prefix: string, shardArgs: readonly stri
     { ...DEFAULT_HUB_OPTIONS, mode: 'async', model: 'cnn', shards: SHARDS, evalIntervalMs: 60_000 },
     { host: '127.0.0.1', port: 0 },
     undefined,
-    remote.refs,
+    { shards: remote.refs },
   );
   opened.hubs.push(hub);
   return { nats, shards, spawnShard, remote, hub };

@@ -56,6 +56,8 @@ export interface HubDeps {
    * actors (the embedded default).
    */
   readonly remoteShards?: readonly ShardRef[];
+  /** Appended to worker ids (CoordinatorOptions.workerIdSuffix): set by coordinators on NATS. */
+  readonly workerIdSuffix?: string;
 }
 
 export interface Hub {
@@ -153,6 +155,7 @@ export async function createHub({
   });
   const coordinator = new Coordinator({
     restore: resume?.coordinator,
+    workerIdSuffix: deps.workerIdSuffix,
     mode: options.mode,
     shards,
     units,
@@ -252,6 +255,7 @@ export async function createHub({
   let exported: { step: number; artifacts: Promise<LayersModelArtifacts> } | null = null;
   const app = createHttpApp({
     status,
+    volunteers: async () => coordinator.standings(),
     metrics: createHubMetrics(status),
     train: deps.mnist.train,
     modelArtifacts: async () => {

@@ -1,11 +1,10 @@
 import { CheckpointMismatchError } from './checkpoints/runCheckpoint.js';
 import { parseHubCommandLine, type ClusterRole, type HubCommandLine } from './cli/hubCommand.js';
 import { startGateway } from './cluster/gatewayProcess.js';
-import { NatsCoordinatorHost } from './cluster/NatsCoordinatorHost.js';
-import { connectRemoteShards, type RemoteShards } from './cluster/remoteShards.js';
+import { startCoordinatorProcess, type RunningCoordinator } from './cluster/coordinatorProcess.js';
 import { shardCheckpointDir } from './cluster/shardCheckpoint.js';
 import { runShardProcess } from './cluster/shardProcess.js';
-import { startHub } from './startHub.js';
+import { startHub, type RunningHub } from './startHub.js';
 import type { HubOptions } from './options.js';
 
 const cli = parseHubCommandLine(process.argv.slice(2));
@@ -18,41 +17,33 @@ async function runHub(
   { host, port, adminToken, options, checkpoints }: HubCommandLine,
   cluster?: ClusterRole & { role: 'coordinator' },
 ) {
-  let remote: RemoteShards | undefined;
-  let coordinatorHost: NatsCoordinatorHost | undefined;
+  let coordinator: RunningCoordinator | undefined;
   try {
+    let running: RunningHub;
     if (cluster) {
       console.log(`hub: coordinator of ${options.shards} shard process(es) on NATS ${cluster.natsUrl}`);
-      remote = await connectRemoteShards({
+      coordinator = await startCoordinatorProcess({
         natsUrl: cluster.natsUrl,
-        shards: options.shards,
         subjectPrefix: cluster.subjectPrefix,
+        options,
+        listen: { host, port, adminToken, log: console.log },
+        checkpoints,
         log: console.log,
+        onLeaseLost: (reason) => {
+          // Two coordinators applying at once would count the run twice: stop now, without a last
+          // checkpoint (the one that took over owns the run's state).
+          console.error(`hub: ${reason}: stopping, so that two coordinators never run at once`);
+          process.exit(3);
+        },
       });
+      running = coordinator.running;
+    } else {
+      running = await startHub(options, { host, port, adminToken, log: console.log }, checkpoints);
     }
-    const running = await startHub(
-      options,
-      { host, port, adminToken, log: console.log },
-      checkpoints,
-      remote?.refs,
-    );
     const { hub, url } = running;
-    if (remote && cluster) {
-      // Gateway processes (--role gateway) reach this process's Coordinator over NATS.
-      coordinatorHost = new NatsCoordinatorHost({
-        connection: remote.connection,
-        coordinator: hub.coordinator,
-        status: () => hub.status(),
-        dashboard: hub.dashboard,
-        setup: { config: hub.config, options: hub.options },
-        subjectPrefix: cluster.subjectPrefix,
-        onError: (error) => console.error('hub: a gateway request failed:', error),
-      });
-      await coordinatorHost.ready();
-    }
     console.log(
       `hub: ${options.mode} mode, model ${options.model} (${hub.layout.totalLength.toLocaleString('en')} parameters), ` +
-        `${options.shards} shard(s)${remote ? ' on NATS' : ''}, ${options.optimizer} lr ${options.learningRate}, batch ${options.batchSize}`,
+        `${options.shards} shard(s)${cluster ? ' on NATS' : ''}, ${options.optimizer} lr ${options.learningRate}, batch ${options.batchSize}`,
     );
     if (options.mode === 'local') console.log(`hub: ${describeLocalMode(options)}`);
     console.log(`hub: dashboard ${url}/`);
@@ -65,7 +56,7 @@ async function runHub(
           `${cluster.subjectPrefix} --port <port>   (more addresses for workers, any machine)`,
       );
     }
-    const what = remote ? 'checkpoints of the run (the shards keep their own)' : 'checkpoints';
+    const what = cluster ? 'checkpoints of the run (the shards keep their own)' : 'checkpoints';
     console.log(`hub: ${what} every ${checkpoints.intervalMs / 1000} s in ${checkpoints.dir}`);
     if (!adminToken) {
       // Printed once, here only: whoever holds it may pause the run, change the rate or mode, checkpoint,
@@ -81,12 +72,9 @@ async function runHub(
     }
     onSignal((signal) => {
       console.log(`hub: ${signal}, writing a last checkpoint and shutting down`);
-      return (coordinatorHost?.close() ?? Promise.resolve())
-        .then(() => running.close())
-        .then(() => remote?.close());
+      return coordinator ? coordinator.close() : running.close();
     }, 'hub');
   } catch (error) {
-    await remote?.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       console.error(`hub: port ${port} on ${host} is in use; pick another with --port (or --port 0).`);

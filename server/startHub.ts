@@ -7,7 +7,7 @@ import { Evaluator } from './evaluation/Evaluator.js';
 import { generateAdminToken } from './http/adminAuth.js';
 import type { HubOptions } from './options.js';
 import type { ShardRef } from './actors/ShardRef.js';
-import { CheckpointMismatchError, type RunCheckpoint } from './checkpoints/runCheckpoint.js';
+import { checkCompatible, CheckpointMismatchError, type RunCheckpoint } from './checkpoints/runCheckpoint.js';
 import {
   Checkpointer,
   planResume,
@@ -29,6 +29,19 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
+/** A hub on shard processes (`--role coordinator`). */
+export interface RemoteRun {
+  /** One per shard range, in index order (connectRemoteShards). */
+  readonly shards: readonly ShardRef[];
+  /**
+   * The run's state as another coordinator of it left it (the coordinators' bucket on NATS,
+   * server/cluster/coordinatorBucket.ts): resumed instead of the newest checkpoint on disk when newer.
+   */
+  readonly resume?: { readonly checkpoint: RunCheckpoint; readonly from: string };
+  /** Appended to worker ids (CoordinatorOptions.workerIdSuffix). */
+  readonly workerIdSuffix?: string;
+}
+
 export interface ListenOptions {
   readonly host: string;
   /** 0 picks a free port. */
@@ -48,22 +61,30 @@ export async function startHub(
   flags: HubOptions,
   listen: ListenOptions,
   checkpoints?: CheckpointOptions,
-  remoteShards?: readonly ShardRef[],
+  remote?: RemoteRun,
 ): Promise<RunningHub> {
   const log = listen.log ?? (() => undefined);
+  const remoteShards = remote?.shards;
   await initNodeTf();
   const mnist = await loadMnist();
   const plan = checkpoints ? await planResume(checkpoints, flags) : null;
   for (const { file, reason } of plan?.skipped ?? []) {
     log(`hub: checkpoint ${file} is damaged (${reason}); using the one before it`);
   }
-  const resume = plan?.checkpoint ?? undefined;
-  if (resume) checkShardsKept(resume, remoteShards !== undefined, plan!.file!);
+  let resume = plan?.checkpoint ?? undefined;
+  let resumedFrom = plan?.file ?? '';
+  if (resume) checkShardsKept(resume, remoteShards !== undefined, resumedFrom);
+  const shared = remote?.resume;
+  if (shared && (!resume || shared.checkpoint.savedAt >= resume.savedAt)) {
+    checkCompatible(shared.checkpoint.config, flags, shared.from);
+    resume = shared.checkpoint;
+    resumedFrom = shared.from;
+  }
   if (resume) {
     const accuracy = resume.evaluation ? `test accuracy ${resume.evaluation.accuracy.toFixed(4)}, ` : '';
     const age = ((Date.now() - resume.savedAt) / 1000).toFixed(0);
     log(
-      `hub: resumed from ${plan!.file}: step ${resume.coordinator.globalStep}, ${accuracy}saved ${age} s ago`,
+      `hub: resumed from ${resumedFrom}: step ${resume.coordinator.globalStep}, ${accuracy}saved ${age} s ago`,
     );
   }
   const { settings: options, overridden } = restoredSettings(resume?.config, flags);
@@ -93,6 +114,7 @@ export async function startHub(
         checkpointNow: checkpoints ? () => checkpointer!.writeNow() : undefined,
         adminToken,
         remoteShards,
+        workerIdSuffix: remote?.workerIdSuffix,
       },
     });
     const running = hub;

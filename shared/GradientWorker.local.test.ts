@@ -116,7 +116,7 @@ class FakeLocalHub {
     for (let i = 0; i < this.weights.length; i++) this.weights[i] -= scale * input.gradient[i];
     this.round++;
     this.version++;
-    return { globalStep: this.version, staleness: 0 };
+    return { pushId: `fake-${this.version}`, globalStep: this.version, staleness: 0 };
   }
 
   async leaseUnit(): Promise<WorkUnit> {

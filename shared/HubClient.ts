@@ -44,6 +44,8 @@ export interface HubClientOptions {
    * back the volunteer's trust. Absent: the hub issues one, kept for every reconnect (`identity`).
    */
   readonly identity?: string;
+  /** A display name for the hub's leaderboard (1-32 letters, digits, spaces, `_ . -`). */
+  readonly name?: string;
 }
 
 /** The hub's known-answer check: compute the gradient of `examples` at `weights`, answer with it. */
@@ -68,6 +70,8 @@ export interface PulledWeights {
 
 export type PushInput = Omit<PushRequest, 'gradient' | 'pushId'> & { readonly gradient: Float32Array };
 export interface PushOutcome {
+  /** The id the push went with: the hub (and each shard) applies one id at most once. */
+  readonly pushId: string;
   readonly globalStep: number;
   readonly staleness: number;
   readonly duplicate?: boolean;
@@ -161,6 +165,11 @@ export class HubClient {
     return this.session.config;
   }
 
+  /** The volunteer's public name (as /api/status and /api/volunteers show it). */
+  get volunteer(): string {
+    return this.session.volunteer;
+  }
+
   /** The volunteer's identity token from the hub: keep it to be known again (it is a secret). */
   get identity(): string {
     return this.session.identity;
@@ -211,7 +220,8 @@ export class HubClient {
     // Sync mode: the ack comes when the round closes. A retry keeps the id: the hub answers it
     // with the first outcome if the first attempt had arrived.
     const { pulled, ...outcome } = await this.request('push', request, this.config.roundTimeoutMs, true);
-    return pulled ? { ...outcome, pulled: pulledWeights(pulled) } : outcome;
+    const acknowledged = { ...outcome, pushId: request.pushId };
+    return pulled ? { ...acknowledged, pulled: pulledWeights(pulled) } : acknowledged;
   }
 
   async leaseUnit(): Promise<WorkUnit> {
@@ -389,6 +399,7 @@ export class HubClient {
 interface Session {
   readonly workerId: string;
   readonly identity: string;
+  readonly volunteer: string;
   readonly config: RunConfig;
 }
 
@@ -402,9 +413,10 @@ async function hello(
     backend: options.backend,
     device: options.device,
     identity,
+    name: options.name,
   });
-  const { workerId, config, identity: issued } = unwrap('hello', reply);
-  return { workerId, config, identity: issued };
+  const { workerId, config, identity: issued, volunteer } = unwrap('hello', reply);
+  return { workerId, config, identity: issued, volunteer };
 }
 
 function isNotRegistered(reply: unknown): boolean {

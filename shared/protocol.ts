@@ -36,6 +36,9 @@ export const MAX_BATCHES_PER_PUSH = 4096;
 const binary = z.custom<Binary>(isBinary, { message: 'expected a binary payload (ArrayBuffer or bytes)' });
 const count = z.number().int().nonnegative();
 
+/** 1-32 characters; no space at either end (names are shown to everyone, trimmed or not). */
+export const DISPLAY_NAME = /^[\p{L}\p{N}_.-](?:[\p{L}\p{N} _.-]{0,30}[\p{L}\p{N}_.-])?$/u;
+
 export const helloSchema = z.strictObject({
   protocolVersion: z.number().int(),
   /** The TF.js backend the worker computes on: 'wasm', 'webgpu', 'webgl', 'cpu'. */
@@ -49,6 +52,14 @@ export const helloSchema = z.strictObject({
   identity: z
     .string()
     .regex(/^[A-Za-z0-9_-]{16,64}$/, 'an identity is 16-64 characters of [A-Za-z0-9_-]')
+    .optional(),
+  /** A display name for the leaderboard (GET /api/volunteers); letters, digits, space, `_ . -`. */
+  name: z
+    .string()
+    .regex(
+      DISPLAY_NAME,
+      'a display name is 1-32 letters, digits, spaces, "_", "." or "-", not starting or ending with a space',
+    )
     .optional(),
 });
 export type HelloRequest = z.infer<typeof helloSchema>;
@@ -173,7 +184,8 @@ export type Reply<T> = ({ ok: true } & T) | { ok: false; error: HubErrorBody };
  * `identity`: the volunteer's identity token, to keep (across reconnects, and a browser across page
  * loads) and send with every later hello. It is a secret: whoever shows it inherits its trust.
  */
-export type HelloReply = Reply<{ workerId: string; identity: string; config: RunConfig }>;
+/** `volunteer`: the public name of the volunteer (/api/status, /api/volunteers), never the token. */
+export type HelloReply = Reply<{ workerId: string; identity: string; volunteer: string; config: RunConfig }>;
 /** A weight snapshot, as a pull (or a push with `pullAfter`) answers it. */
 export interface PulledBody {
   /** Every shard's version at the time of the snapshot. */

@@ -5,6 +5,7 @@ import { AdminSection } from './AdminSection.js';
 import type { Connection, DashboardStore } from './DashboardStore.js';
 import { FilterGrid } from './FilterGrid.js';
 import { HistogramGrid } from './HistogramGrid.js';
+import { Leaderboard } from './Leaderboard.js';
 import { NormsChart } from './NormsChart.js';
 import { PredictionGrid } from './PredictionGrid.js';
 import { RefusalsPanel } from './RefusalsPanel.js';
@@ -97,6 +98,7 @@ export function DashboardPage({ store, admin }: { store: DashboardStore; admin: 
               refusals={latest?.refusals ?? NO_REFUSALS}
               events={latest?.events ?? NO_EVENTS}
             />
+            <Leaderboard />
             {run.mode === 'async' ? (
               <StalenessChart counts={latest?.staleness ?? NO_COUNTS} />
             ) : (

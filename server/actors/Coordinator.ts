@@ -1,7 +1,6 @@
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { TrainingMode } from '../../shared/protocol.js';
 import type { LeasedUnit, UnitPool } from '../data/UnitPool.js';
-import { RateMeter } from '../metrics/RateMeter.js';
 import { DEFAULT_HUB_OPTIONS, outerStep } from '../options.js';
 import type { CoordinatorPort } from './CoordinatorPort.js';
 import { BatchSizer, type BatchSizerOptions } from './BatchSizer.js';
@@ -21,8 +20,9 @@ import type { ModeHost, TrainingStrategy } from './modes/TrainingStrategy.js';
 import { PushClaims } from './PushClaims.js';
 import { PushLedger } from './PushLedger.js';
 import { pushBounded, RunCounters } from './RunCounters.js';
+import { VolunteerCredit, type VolunteerStanding } from './VolunteerCredit.js';
 import { VolunteerTrust, type SpotCheckOutcome } from './VolunteerTrust.js';
-import { workerStatus } from './workerStatus.js';
+import { newWorkerRecord, workerStatus } from './workerStatus.js';
 import type { ShardRef } from './ShardRef.js';
 
 export type * from './coordinatorTypes.js';
@@ -42,8 +42,13 @@ export interface CoordinatorOptions extends Partial<ModeOptions> {
   readonly batchSizing?: BatchSizerOptions;
   /** Norm clipping and per-worker trust, applied to every gradient before anything else. */
   readonly screening?: GradientScreenOptions;
-  /** Carry the run's counters on from a checkpoint. */
+  /** Carry the run's counters (and volunteers' trust) on from a checkpoint. */
   readonly restore?: CoordinatorCheckpoint;
+  /**
+   * Appended to every worker id (`w7-c12`): a coordinator that took over from another (or restarted)
+   * must not hand out an id the other gave a different worker, which a gateway still uses.
+   */
+  readonly workerIdSuffix?: string;
   readonly now?: () => number;
 }
 
@@ -78,6 +83,8 @@ export class Coordinator implements CoordinatorPort {
   private readonly claims: PushClaims;
   /** Every volunteer's trust: both screens and the spot checks read and change it. */
   readonly volunteers = new VolunteerTrust();
+  /** Every volunteer's credit: GET /api/volunteers and the dashboard's leaderboard. */
+  readonly credit: VolunteerCredit;
 
   constructor(options: CoordinatorOptions) {
     this.options = options;
@@ -89,6 +96,9 @@ export class Coordinator implements CoordinatorPort {
       batchLimit: options.batchSizing?.maxBatch ?? options.batchSize ?? DEFAULT_HUB_OPTIONS.batchSize,
       localSteps: options.localSteps ?? DEFAULT_HUB_OPTIONS.localSteps,
     });
+    if (options.restore?.volunteers) this.volunteers.restore(options.restore.volunteers);
+    this.credit = new VolunteerCredit(this.now);
+    if (options.restore?.credit) this.credit.restore(options.restore.credit);
     this.gradientScreen = new GradientScreen(options.screening ?? {}, this.volunteers);
     // --clip-norm is in gradient units; trust's screen is relative to recent norms, so it fits changes too.
     this.changeScreen = new GradientScreen({ trust: options.screening?.trust }, this.volunteers);
@@ -121,24 +131,12 @@ export class Coordinator implements CoordinatorPort {
   }
 
   join(info: WorkerInfo): string {
-    const id = `w${this.nextWorkerId++}`;
+    const id = `w${this.nextWorkerId++}${this.options.workerIdSuffix ?? ''}`;
     const at = this.now();
     const volunteer = info.identity ?? `connection ${id}`;
     this.volunteers.admit(volunteer, info.address);
-    this.workers.set(id, {
-      id,
-      info,
-      volunteer,
-      connectedAt: at,
-      lastSeen: at,
-      steps: 0,
-      examples: 0,
-      localSteps: 0,
-      changeNorm: null,
-      refused: {},
-      rate: new RateMeter(10_000, this.now),
-      checks: { verified: 0, failed: 0 },
-    });
+    this.credit.seen(volunteer, info.name);
+    this.workers.set(id, newWorkerRecord(id, info, volunteer, at, this.now));
     pushBounded(this.recentEvents, { at, kind: 'join', workerId: id, backend: info.backend }, RECENT_EVENTS);
     this.strategy.joined(id);
     return id;
@@ -197,6 +195,7 @@ export class Coordinator implements CoordinatorPort {
   noteSpotCheck(workerId: string, identity: string, verdict: SpotCheckOutcome): void {
     const worker = this.workers.get(workerId);
     if (worker) worker.checks[verdict.passed ? 'verified' : 'failed']++;
+    if (verdict.passed) this.credit.verified(identity);
     this.volunteers.recordCheck(identity, verdict);
   }
 
@@ -317,6 +316,14 @@ export class Coordinator implements CoordinatorPort {
     return this.options.units.epochs;
   }
 
+  /** GET /api/volunteers: every volunteer's credit, best first, with their workers online now. */
+  standings(): VolunteerStanding[] {
+    const online = new Map<string, number>();
+    for (const { volunteer } of this.workers.values())
+      online.set(volunteer, (online.get(volunteer) ?? 0) + 1);
+    return this.credit.standings(online);
+  }
+
   status(): CoordinatorStatus {
     const counters = this.counters;
     return {
@@ -344,7 +351,11 @@ export class Coordinator implements CoordinatorPort {
    * resend after the restart.
    */
   checkpoint(): CoordinatorCheckpoint {
-    return this.counters.checkpoint();
+    return {
+      ...this.counters.checkpoint(),
+      volunteers: this.volunteers.state(),
+      credit: this.credit.state(),
+    };
   }
 
   /**
@@ -383,6 +394,7 @@ export class Coordinator implements CoordinatorPort {
         worker.steps++;
         worker.examples += examples;
         worker.rate.record(examples);
+        this.credit.credit(worker.volunteer, examples);
       },
       applied: (examples, loss) => this.counters.applied(examples, loss),
       recordRound: (record) => this.counters.recordRound(record),

@@ -17,6 +17,13 @@ export interface SpotCheckOutcome {
   readonly kind: 'gradient' | 'replay';
 }
 
+/** What a checkpoint keeps of VolunteerTrust, least recently seen first. */
+export interface VolunteerTrustState {
+  readonly scores: readonly (readonly [string, number])[];
+  readonly lowestByAddress: readonly (readonly [string, number])[];
+  readonly addressOf: readonly (readonly [string, string])[];
+}
+
 /** Volunteers and addresses remembered; the least recently seen are forgotten first. */
 const MAX_REMEMBERED = 10_000;
 
@@ -36,6 +43,26 @@ export class VolunteerTrust {
     private readonly penalty = DEFAULT_TRUST_OPTIONS.penalty,
     private readonly recovery = DEFAULT_TRUST_OPTIONS.recovery,
   ) {}
+
+  /** Everything it remembers, for a checkpoint (and a coordinator that takes over from this one). */
+  state(): VolunteerTrustState {
+    return {
+      scores: [...this.scores],
+      lowestByAddress: [...this.lowestByAddress],
+      addressOf: [...this.addressOf],
+    };
+  }
+
+  /** Carries on from a checkpoint's state (replacing what it remembered). */
+  restore(state: VolunteerTrustState): void {
+    const fill = <V>(map: Map<string, V>, entries: readonly (readonly [string, V])[]): void => {
+      map.clear();
+      for (const [key, value] of entries) remember(map, key, value);
+    };
+    fill(this.scores, state.scores);
+    fill(this.lowestByAddress, state.lowestByAddress);
+    fill(this.addressOf, state.addressOf);
+  }
 
   /** A volunteer connected (again): a newcomer starts on probation, or lower if its address earned it. */
   admit(volunteer: string, address: string | undefined): void {

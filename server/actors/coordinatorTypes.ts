@@ -1,3 +1,5 @@
+import type { VolunteerCreditState } from './VolunteerCredit.js';
+import type { VolunteerTrustState } from './VolunteerTrust.js';
 import type { LocalRoundPlan, TrainingMode } from '../../shared/protocol.js';
 import type { RateMeter } from '../metrics/RateMeter.js';
 import type { GradientPiece } from './ShardActor.js';
@@ -13,6 +15,8 @@ export interface WorkerInfo {
   readonly identity?: string;
   /** The address the connection came from: a newcomer's trust is bounded by its address's record. */
   readonly address?: string;
+  /** The volunteer's display name (hello's `name`), on the leaderboard. */
+  readonly name?: string;
 }
 
 /** A validated gradient (or, in local mode, weight change), cut into per-shard pieces by the gateway. */
@@ -97,6 +101,10 @@ export interface CoordinatorCheckpoint {
   readonly shardVersions: readonly number[];
   readonly refusals: Readonly<Record<string, number>>;
   readonly staleness: readonly number[];
+  /** Every volunteer's trust; absent in checkpoints from before it was kept (all start on probation). */
+  readonly volunteers?: VolunteerTrustState;
+  /** Every volunteer's credit; absent in checkpoints from before it was kept. */
+  readonly credit?: VolunteerCreditState;
 }
 
 export interface WorkerStatus {

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
-import type { WorkerRecord, WorkerStatus } from './coordinatorTypes.js';
+import { RateMeter } from '../metrics/RateMeter.js';
+import type { WorkerInfo, WorkerRecord, WorkerStatus } from './coordinatorTypes.js';
+import { publicVolunteerName } from './VolunteerCredit.js';
 
 /** What /api/status and the dashboard show of one worker. */
 export function workerStatus(worker: WorkerRecord, trust: number | null): WorkerStatus {
@@ -21,10 +22,26 @@ export function workerStatus(worker: WorkerRecord, trust: number | null): Worker
   };
 }
 
-/**
- * The identity token is a bearer secret (whoever shows it inherits the volunteer's trust), so pages
- * and metrics show a short hash of it instead: stable across reconnects, useless to impersonate.
- */
-function publicVolunteerName(volunteer: string): string {
-  return `v-${createHash('sha256').update(volunteer).digest('hex').slice(0, 8)}`;
+/** A worker as it joins: nothing done yet, its rate measured over 10 s. */
+export function newWorkerRecord(
+  id: string,
+  info: WorkerInfo,
+  volunteer: string,
+  at: number,
+  now: () => number,
+): WorkerRecord {
+  return {
+    id,
+    info,
+    volunteer,
+    connectedAt: at,
+    lastSeen: at,
+    steps: 0,
+    examples: 0,
+    localSteps: 0,
+    changeNorm: null,
+    refused: {},
+    rate: new RateMeter(10_000, now),
+    checks: { verified: 0, failed: 0 },
+  };
 }

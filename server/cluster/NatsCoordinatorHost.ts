@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { Coordinator, WorkerInfo } from '../actors/Coordinator.js';
@@ -45,6 +46,7 @@ export class NatsCoordinatorHost {
   private readonly stateSubject: string;
   private readonly onError: (error: unknown) => void;
   private readonly stopDashboard: () => Promise<void>;
+  private readonly incarnation = randomBytes(6).toString('hex');
 
   constructor(private readonly options: NatsCoordinatorHostOptions) {
     this.onError = options.onError ?? (() => undefined);
@@ -85,6 +87,7 @@ export class NatsCoordinatorHost {
       mode: coordinator.mode,
       paused: coordinator.paused,
       globalStep: coordinator.status().globalStep,
+      incarnation: this.incarnation,
     };
   }
 
@@ -135,6 +138,8 @@ export class NatsCoordinatorHost {
         return this.state();
       case 'status':
         return this.options.status();
+      case 'volunteers':
+        return coordinator.standings();
       case 'join': {
         const id = coordinator.join(body.info as WorkerInfo);
         return {

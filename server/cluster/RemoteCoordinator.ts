@@ -5,6 +5,7 @@ import type { GradientPush, PushResult, WorkAssignment, WorkerInfo } from '../ac
 import type { CoordinatorPort } from '../actors/CoordinatorPort.js';
 import type { LeasedUnit } from '../data/UnitPool.js';
 import type { HubStatus } from '../hubStatus.js';
+import type { VolunteerStanding } from '../actors/VolunteerCredit.js';
 import {
   decodeReply,
   encodeCall,
@@ -52,6 +53,8 @@ export class RemoteCoordinator implements CoordinatorPort {
   private readonly timeoutMs: number;
   private readonly log: (line: string) => void;
   private down = false;
+  /** Gives up each request awaiting the coordinator's answer. */
+  private readonly inFlight = new Set<() => void>();
 
   private constructor(
     private readonly options: RemoteCoordinatorOptions,
@@ -103,6 +106,11 @@ export class RemoteCoordinator implements CoordinatorPort {
   /** The coordinator's GET /api/status. */
   hubStatus(): Promise<HubStatus> {
     return this.call('status', {});
+  }
+
+  /** The coordinator's GET /api/volunteers. */
+  volunteers(): Promise<VolunteerStanding[]> {
+    return this.call('volunteers', {});
   }
 
   async join(info: WorkerInfo): Promise<string> {
@@ -190,7 +198,20 @@ export class RemoteCoordinator implements CoordinatorPort {
 
   /** A broadcast: the coordinator's state as it is now (a reset takes the global step back to 0). */
   private heard(state: CoordinatorState): void {
+    const replaced = state.incarnation !== this.state.incarnation;
     this.state = state;
+    if (!replaced) return;
+    // Another coordinator process took over (a standby) or started again: it knows none of this
+    // gateway's workers (each will say hello again), and the dead one will answer nothing asked of it.
+    this.workers.clear();
+    const abandoned = [...this.inFlight];
+    this.inFlight.clear();
+    if (abandoned.length > 0 || this.down) {
+      this.log(
+        `gateway: another coordinator process answers now; ${abandoned.length} request(s) to the last one given up`,
+      );
+    }
+    for (const giveUp of abandoned) giveUp();
   }
 
   /** Sync mode: a pull waits for a round and a push for its round to close. */
@@ -204,15 +225,23 @@ export class RemoteCoordinator implements CoordinatorPort {
     timeoutMs = this.timeoutMs,
   ): Promise<CoordinatorCalls[M]['reply']> {
     let data: Uint8Array;
+    let giveUp: () => void = () => undefined;
     try {
-      const reply = await this.options.connection.request(
+      const request = this.options.connection.request(
         coordinatorSubject(this.options.subjectPrefix, method),
         encodeCall(body),
         { timeout: timeoutMs },
       );
-      data = reply.data;
+      // Given up when another coordinator process speaks: the one asked is gone (see heard).
+      const abandoned = new Promise<never>((_, reject) => {
+        giveUp = () => reject(new TimeoutError());
+      });
+      this.inFlight.add(giveUp);
+      data = (await Promise.race([request, abandoned])).data;
     } catch (error) {
       throw this.unavailable(error, method);
+    } finally {
+      this.inFlight.delete(giveUp);
     }
     if (this.down) {
       this.down = false;

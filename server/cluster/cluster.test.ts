@@ -69,10 +69,14 @@ describe('a coordinator on shard processes over NATS', () => {
 
     // A coordinator that splits the model otherwise than its shards is refused before it serves.
     await expect(
-      startHub(hubOptions({ model: 'mlp' }), { host: '127.0.0.1', port: 0 }, undefined, remote.refs),
+      startHub(hubOptions({ model: 'mlp' }), { host: '127.0.0.1', port: 0 }, undefined, {
+        shards: remote.refs,
+      }),
     ).rejects.toThrow(/shard 0 holds floats \[0, \+2997\), but --model mlp --shards 2 puts shard 0 at/);
 
-    const running = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, undefined, remote.refs);
+    const running = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, undefined, {
+      shards: remote.refs,
+    });
     opened.hubs.push(running);
     for (let i = 0; i < WORKERS; i++) opened.clients.push(await connectClient(running, 'wasm'));
 
@@ -155,7 +159,9 @@ describe('a coordinator on shard processes over NATS', () => {
     await expect(embedded).rejects.toBeInstanceOf(CheckpointMismatchError);
     await expect(embedded).rejects.toThrow(/was saved by a coordinator \(--role coordinator\)/);
     // A coordinator started again resumes it, on the shard processes as they are.
-    const again = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, runCheckpoints, remote.refs);
+    const again = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, runCheckpoints, {
+      shards: remote.refs,
+    });
     opened.hubs.push(again);
     expect(again.hub.coordinator.status()).toMatchObject({
       globalStep: saved.coordinator.globalStep,

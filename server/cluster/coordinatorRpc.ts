@@ -4,6 +4,7 @@ import type { GradientPush, PushResult, WorkAssignment, WorkerInfo } from '../ac
 import type { GradientPiece } from '../actors/ShardActor.js';
 import type { LeasedUnit } from '../data/UnitPool.js';
 import type { HubStatus } from '../hubStatus.js';
+import type { VolunteerStanding } from '../actors/VolunteerCredit.js';
 import type { HubOptions } from '../options.js';
 import { decodeFrame, encodeFrame, remoteError, ShardCodecError } from './shardCodec.js';
 
@@ -20,6 +21,11 @@ export interface CoordinatorState {
   readonly mode: TrainingMode;
   readonly paused: boolean;
   readonly globalStep: number;
+  /**
+   * Which coordinator process speaks (random per process). Another one means the last one died or
+   * handed over: what was asked of it will never be answered, and it knew workers this one does not.
+   */
+  readonly incarnation: string;
 }
 
 /** What a gateway needs to serve workers as the coordinator would: its run config and options. */
@@ -38,6 +44,7 @@ export interface CoordinatorCalls {
   setup: { body: Record<string, never>; reply: GatewaySetup };
   state: { body: Record<string, never>; reply: CoordinatorState };
   status: { body: Record<string, never>; reply: HubStatus };
+  volunteers: { body: Record<string, never>; reply: VolunteerStanding[] };
   join: { body: { info: WorkerInfo }; reply: { workerId: string; batchSize?: number } };
   nextWork: { body: { workerId: string }; reply: WorkAssignment };
   push: {

@@ -97,6 +97,7 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Runn
     let exported: { step: number; artifacts: Promise<LayersModelArtifacts> } | null = null;
     const app = createHttpApp({
       status,
+      volunteers: () => remote.volunteers(),
       metrics: createHubMetrics(status),
       train: mnist.train,
       modelArtifacts: async () => {

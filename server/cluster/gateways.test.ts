@@ -13,14 +13,13 @@ import { GradientWorker } from '../../shared/GradientWorker.js';
 import { HubClient } from '../../shared/HubClient.js';
 import type { HubStatus } from '../hubStatus.js';
 import type { HubOptions } from '../options.js';
-import { startHub, type RunningHub } from '../startHub.js';
 import { trainUntilTarget } from '../testing/trainUntilTarget.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
+import { startCoordinatorProcess, type RunningCoordinator } from './coordinatorProcess.js';
 import { startGateway } from './gatewayProcess.js';
-import { DEFAULT_STATE_EVERY_MS, NatsCoordinatorHost } from './NatsCoordinatorHost.js';
+import { DEFAULT_STATE_EVERY_MS } from './NatsCoordinatorHost.js';
 import { startNatsServer } from './natsServer.js';
 import { CoordinatorMissingError } from './RemoteCoordinator.js';
-import { connectRemoteShards } from './remoteShards.js';
 import { clusterHubOptions, openedClusterAfterEach, spawnTestShard } from './testing/clusterFixture.js';
 import type { ShardCli } from './testing/shardCli.js';
 
@@ -46,23 +45,20 @@ async function spawnShard(natsUrl: string, index: number, checkpointDir: string)
 
 const hubOptions = (overrides: Partial<HubOptions> = {}): HubOptions => clusterHubOptions(SHARDS, overrides);
 
-/** A coordinator on the shard processes, serving its Coordinator to gateways as main.ts does. */
-async function startCoordinator(natsUrl: string): Promise<RunningHub> {
-  const remote = await connectRemoteShards({ natsUrl, shards: SHARDS, subjectPrefix: PREFIX });
-  opened.remote.push(remote);
-  const running = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, undefined, remote.refs);
-  opened.hubs.push(running);
-  const host = new NatsCoordinatorHost({
-    connection: remote.connection,
-    coordinator: running.hub.coordinator,
-    status: () => running.hub.status(),
-    dashboard: running.hub.dashboard,
-    setup: { config: running.hub.config, options: running.hub.options },
+/** A coordinator on the shard processes, serving its Coordinator to gateways: what main.ts runs. */
+async function startCoordinator(natsUrl: string): Promise<RunningCoordinator> {
+  const coordinator = await startCoordinatorProcess({
+    natsUrl,
     subjectPrefix: PREFIX,
+    options: hubOptions(),
+    listen: { host: '127.0.0.1', port: 0 },
+    onLeaseLost: (reason: string) => {
+      throw new Error(reason);
+    },
+    log: () => undefined,
   });
-  opened.hosts.push(host);
-  await host.ready();
-  return running;
+  opened.coordinators.push(coordinator);
+  return coordinator;
 }
 
 async function statusAt(url: string): Promise<HubStatus> {
@@ -89,7 +85,8 @@ describe('gateways on a coordinator over NATS', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gateways-'));
     opened.dirs.push(dir);
     await Promise.all(Array.from({ length: SHARDS }, (_, i) => spawnShard(nats.url, i, dir)));
-    const coordinator = await startCoordinator(nats.url);
+    const coordinatorProcess = await startCoordinator(nats.url);
+    const coordinator = coordinatorProcess.running;
     const gatewayLog: string[] = [];
     for (let i = 0; i < GATEWAYS; i++) {
       opened.gateways.push(
@@ -192,7 +189,7 @@ describe('gateways on a coordinator over NATS', () => {
     }
 
     // A coordinator that stops answering is a retryable refusal for a gateway's workers, logged once.
-    await opened.hosts[0].close();
+    await coordinatorProcess.close();
     await expect(opened.clients[0].leaseUnit()).rejects.toMatchObject({ code: ErrorCode.ShardUnavailable });
     expect(gatewayLog.join('\n')).toMatch(/gateway: the coordinator did not answer "leaseUnit"/);
   }, 300_000);

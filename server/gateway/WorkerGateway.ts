@@ -1,3 +1,4 @@
+import { publicVolunteerName } from '../actors/VolunteerCredit.js';
 import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
@@ -164,6 +165,7 @@ class WorkerSession {
       device: request.device,
       identity,
       address: this.socket.handshake.address,
+      name: request.name,
     });
     if (!this.socket.connected) {
       // Gone while the join went to a remote coordinator: its disconnect saw no worker to leave.
@@ -175,6 +177,7 @@ class WorkerSession {
     return {
       workerId: this.workerId,
       identity,
+      volunteer: publicVolunteerName(identity),
       config: { ...this.deps.config, mode: this.deps.coordinator.mode },
     };
   }

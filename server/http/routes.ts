@@ -3,12 +3,15 @@ import type { Registry } from 'prom-client';
 import { encodeExamples } from '../../shared/examplesCodec.js';
 import { IMAGE_PIXELS } from '../../shared/models.js';
 import { EXAMPLES_PATH } from '../../shared/protocol.js';
+import { VOLUNTEERS_PATH } from '../../shared/volunteerStanding.js';
 import type { MnistSplit } from '../data/mnist.js';
 import { securityHeaders } from './securityHeaders.js';
 import { MODEL_JSON_FILE, WEIGHTS_FILE, type LayersModelArtifacts } from '../export/layersModelArtifacts.js';
 
 export interface HttpDeps {
   readonly status: () => Promise<object>;
+  /** Every volunteer's credit, best first (VolunteerCredit). */
+  readonly volunteers: () => Promise<readonly object[]>;
   readonly metrics: Registry;
   readonly train: MnistSplit;
   /** Largest number of examples one request may ask for. */
@@ -25,6 +28,10 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   app.get('/api/status', async (_req, res) => {
     res.json(await deps.status());
+  });
+
+  app.get(VOLUNTEERS_PATH, async (_req, res) => {
+    res.json(await deps.volunteers());
   });
 
   app.get('/metrics', async (_req, res) => {

@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { HubClient } from '../../../shared/HubClient.js';
 import type { RunningHub } from '../../startHub.js';
+import type { RunningCoordinator } from '../coordinatorProcess.js';
 import type { RunningGateway } from '../gatewayProcess.js';
 import type { NatsCoordinatorHost } from '../NatsCoordinatorHost.js';
 import type { RunningNatsServer } from '../natsServer.js';
@@ -19,6 +20,8 @@ export interface OpenedCluster {
   readonly gateways: RunningGateway[];
   readonly hosts: NatsCoordinatorHost[];
   readonly hubs: RunningHub[];
+  /** What `--role coordinator` runs (startCoordinatorProcess), in the test's process. */
+  readonly coordinators: RunningCoordinator[];
   readonly remote: RemoteShards[];
   readonly connections: NatsConnection[];
   readonly children: ChildProcess[];
@@ -32,6 +35,7 @@ export function newOpenedCluster(): OpenedCluster {
     gateways: [],
     hosts: [],
     hubs: [],
+    coordinators: [],
     remote: [],
     connections: [],
     children: [],
@@ -50,6 +54,7 @@ export async function closeOpenedCluster(opened: OpenedCluster): Promise<void> {
   for (const gateway of opened.gateways.splice(0)) await gateway.close().catch(() => undefined);
   for (const host of opened.hosts.splice(0)) await host.close();
   for (const hub of opened.hubs.splice(0)) await hub.close().catch(() => undefined);
+  for (const coordinator of opened.coordinators.splice(0)) await coordinator.close().catch(() => undefined);
   for (const remote of opened.remote.splice(0)) await remote.close();
   for (const connection of opened.connections.splice(0)) await connection.close();
   for (const child of opened.children.splice(0)) {
@@ -67,4 +72,14 @@ export async function spawnOpenedShard(opened: OpenedCluster, options: ShardCliO
   const shard = await spawnShardCli(options);
   opened.children.push(shard.child);
   return shard;
+}
+
+/** Every shard process of a run (`shards` of them, indices 0..shards-1), closed with the rest. */
+export function spawnOpenedShards(
+  opened: OpenedCluster,
+  options: Omit<ShardCliOptions, 'index'>,
+): Promise<ShardCli[]> {
+  return Promise.all(
+    Array.from({ length: options.shards }, (_, index) => spawnOpenedShard(opened, { ...options, index })),
+  );
 }
