@@ -251,9 +251,10 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
         '--role <role>',
         'shard: serve one shard of the weights (with --shard-index; keeps its own checkpoints in ' +
           '<checkpoint-dir>/shard-<i>/); coordinator: the hub (HTTP, dashboard, workers) on --shards shard ' +
-          'processes, and the global step, leases and ledger for every gateway; gateway: one more ' +
-          'address for workers (pages, examples, sockets) of the coordinator with the same --subject-prefix, ' +
-          'which gives it the run settings (async mode). Default: embedded, everything in this process',
+          'processes, and the global step, leases and ledger for every gateway (a second one waits as a ' +
+          'standby); gateway: one more address for workers (pages, examples, sockets) of the coordinator ' +
+          'with the same --subject-prefix, which gives it the run settings. Default: embedded, everything ' +
+          'in this process',
       ).choices(CLUSTER_ROLES),
     )
     .addOption(
@@ -273,12 +274,14 @@ export function parseHubCommandLine(argv: readonly string[]): HubCommandLine {
   program.addHelpText(
     'after',
     `
-Several machines: a nats-server with max_payload raised (README "Run on several machines"), then one
-process per shard and one coordinator, all with the same --model, --shards, --optimizer, --lr, --seed,
---subject-prefix (and, in sync mode, --aggregate and --sync-lr-scaling):
+On this machine, all of it in one command: npm run cluster -- --shards 2 --gateways 2 [--standby]
+Several machines: a nats-server with JetStream and max_payload raised (README "Run on several
+machines"), then one process per shard and a coordinator, all with the same --model, --shards,
+--optimizer, --lr, --seed, --subject-prefix (and, in sync mode, --aggregate and --sync-lr-scaling):
   npm run hub -- --nats nats://HOST:4222 --role shard --shards 2 --shard-index 0   (and 1)
   npm start -- --nats nats://HOST:4222 --role coordinator --shards 2 --host 0.0.0.0
-and, for more worker addresses, any number of gateways (async mode; the dashboard is the coordinator's):
+the same coordinator command on another machine for a standby that takes over if it dies, and, for
+more worker addresses, any number of gateways (any mode; the dashboard is the coordinator's):
   npm start -- --nats nats://HOST:4222 --role gateway --host 0.0.0.0 --port 8081
 A shard that is killed and started again resumes from its checkpoint; workers wait and retry meanwhile.`,
   );
