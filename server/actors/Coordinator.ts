@@ -17,6 +17,7 @@ import type {
 import { GradientScreen, type GradientScreenOptions, type ScreenedGradient } from './GradientScreen.js';
 import { MODE_STRATEGIES, type ModeOptions } from './modes/modeStrategies.js';
 import type { ModeHost, TrainingStrategy } from './modes/TrainingStrategy.js';
+import { coordinatorModeHost } from './coordinatorModeHost.js';
 import { PushClaims } from './PushClaims.js';
 import { PushLedger } from './PushLedger.js';
 import { pushBounded, RunCounters } from './RunCounters.js';
@@ -378,28 +379,17 @@ export class Coordinator implements CoordinatorPort {
 
   /** What the mode strategies may use of the coordinator. */
   private modeHost(): ModeHost {
-    return {
+    return coordinatorModeHost({
       shards: this.options.shards,
       now: this.now,
       isClosed: () => this.closed,
+      workers: this.workers,
       // An untrusted worker's pushes would be refused: a round does not wait for them.
-      eligibleWorkers: () =>
-        [...this.workers.values()].filter((w) => !this.screen.refuses(w.volunteer)).map((w) => w.id),
-      hasWorkers: () => this.workers.size > 0,
-      globalStep: () => this.counters.globalStep,
-      shardVersion: (index) => this.counters.shardVersions[index],
+      refuses: (volunteer) => this.screen.refuses(volunteer),
+      counters: this.counters,
+      credit: this.credit,
       noteShardVersion: (index, version) => this.noteShardVersion(index, version),
-      credit: (worker, examples) => {
-        this.counters.pushesAccepted++;
-        worker.steps++;
-        worker.examples += examples;
-        worker.rate.record(examples);
-        this.credit.credit(worker.volunteer, examples);
-      },
-      applied: (examples, loss) => this.counters.applied(examples, loss),
-      recordRound: (record) => this.counters.recordRound(record),
-      countStaleness: (staleness) => this.counters.countStaleness(staleness),
-    };
+    });
   }
 
   private requireWorker(workerId: string): WorkerRecord {
