@@ -140,6 +140,19 @@ describe('gateways on a coordinator over NATS', () => {
       expect(status.shards.map((s) => s.checksum)).toEqual(atCoordinator.shards.map((s) => s.checksum));
       expect(status.shards.map((s) => s.version)).toEqual(atCoordinator.shards.map((s) => s.version));
     }
+    // The leaderboard is the coordinator's too: both workers' volunteers, credited every example.
+    const boards = await Promise.all(
+      [coordinator.url, ...opened.gateways.map((g) => g.url)].map(async (url) => {
+        const response = await fetch(`${url}/api/volunteers`);
+        expect(response.status).toBe(200);
+        return (await response.json()) as { volunteer: string; examples: number }[];
+      }),
+    );
+    for (const board of boards) expect(board).toEqual(boards[0]);
+    expect(boards[0].map((v) => v.volunteer).sort()).toEqual(
+      atCoordinator.workers.map((w) => w.volunteer).sort(),
+    );
+    expect(boards[0].reduce((sum, v) => sum + v.examples, 0)).toBe(atCoordinator.examplesSeen);
     // Every accepted push reached both shards (no shard restarted here).
     for (const shard of atCoordinator.shards) expect(shard.version).toBe(atCoordinator.globalStep);
     expect(gatewayLog.join('\n')).not.toMatch(/not answering|did not answer/);
