@@ -1,10 +1,11 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { backendChoiceFromQuery, messageOf } from './backends.js';
-import { BrowserWorker } from './BrowserWorker.js';
+import { HubFeed } from './page/HubFeed.js';
 import { followPageLifecycle } from './pageLifecycle.js';
 import { installSyncReadGuard } from './syncReadGuard.js';
 import { exposeTestApi } from './testApi.js';
+import { createVolunteerTab } from './volunteerTab.js';
 import { WorkerPage } from './WorkerPage.js';
 import './worker.css';
 
@@ -13,18 +14,20 @@ const root = createRoot(document.getElementById('root') as HTMLElement);
 try {
   installSyncReadGuard();
   // The hub serves this page (or Vite proxies to it), so the hub is this page's origin.
-  const worker = new BrowserWorker({
-    hubUrl: window.location.origin,
+  const hubUrl = window.location.origin;
+  const tab = createVolunteerTab({
+    hubUrl,
     choice: backendChoiceFromQuery(window.location.search),
+    search: window.location.search,
   });
-  exposeTestApi(worker);
-  followPageLifecycle(worker);
+  exposeTestApi(tab);
+  followPageLifecycle(tab.worker);
   root.render(
     <StrictMode>
-      <WorkerPage worker={worker} hubName={window.location.host} />
+      <WorkerPage tab={tab} feed={new HubFeed(hubUrl)} hubName={window.location.host} />
     </StrictMode>,
   );
-  worker.start();
+  tab.worker.start();
 } catch (error) {
   root.render(<p className="error">This tab cannot train: {messageOf(error)}</p>);
 }

@@ -1,5 +1,9 @@
-import type { BrowserWorker, WorkerView } from './BrowserWorker.js';
+import type { WorkerView } from './BrowserWorker.js';
 import { breakFilterGradients } from './brokenKernel.js';
+import type { LimitsView } from './limits/Limits.js';
+import type { LimitSettings } from './limits/settings.js';
+import { forgetIdentity } from './volunteerIdentity.js';
+import type { VolunteerTab } from './volunteerTab.js';
 
 /**
  * What end-to-end tests (and a curious person in the console) can do with the tab:
@@ -10,6 +14,10 @@ export interface WorkerTestApi {
   status(): WorkerView;
   pause(): void;
   resume(): void;
+  /** The volunteer's limits now, and the duty cycle's share as measured over the last seconds. */
+  limits(): LimitsView & { readonly measuredShare: number | null };
+  /** As the page's controls do (remembered). */
+  setLimits(patch: Partial<LimitSettings>): void;
   /** Destroys the WebGPU device in use, as a lost GPU would; false when not on WebGPU. */
   loseDevice(): boolean;
   /** Makes `backend` compute all-zero filter gradients from now on (see brokenKernel.ts). */
@@ -24,13 +32,16 @@ declare global {
   }
 }
 
-export function exposeTestApi(worker: BrowserWorker): void {
+export function exposeTestApi(tab: VolunteerTab): void {
+  const { worker, limits } = tab;
   window.__worker = {
     status: () => worker.getSnapshot(),
     pause: () => worker.pause(),
     resume: () => worker.resume(),
+    limits: () => ({ ...limits.getSnapshot(), measuredShare: tab.measuredShare() }),
+    setLimits: (patch) => limits.set(patch),
     loseDevice: () => worker.loseDevice(),
     breakGradients: (backend) => breakFilterGradients(backend),
-    forgetIdentity: () => localStorage.clear(),
+    forgetIdentity: () => forgetIdentity(worker.getSnapshot().hub),
   };
 }

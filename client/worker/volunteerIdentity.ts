@@ -21,3 +21,12 @@ export function saveIdentity(hubUrl: string, identity: string): void {
     // Storage is off: nothing to keep it in.
   }
 }
+
+/** Drops the identity kept for `hubUrl`: the next hello is a newcomer's (tests; the console). */
+export function forgetIdentity(hubUrl: string): void {
+  try {
+    localStorage.removeItem(KEY_PREFIX + hubUrl);
+  } catch {
+    // Storage is off: nothing was kept.
+  }
+}
