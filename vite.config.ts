@@ -16,13 +16,19 @@ const ISOLATION_HEADERS = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
-/** The hub serves the worker at /worker; Vite's dev server only knows /worker/ (the folder's index). */
-function workerPath(): Plugin {
+/** Pages the hub serves at /NAME; Vite's dev server only knows /NAME/ (the folder's index). */
+const FOLDER_PAGES = ['worker', 'embed'];
+
+function folderPagePaths(): Plugin {
   return {
-    name: 'worker-path',
+    name: 'folder-page-paths',
     configureServer(server) {
       server.middlewares.use((req, _res, next) => {
-        if (req.url === '/worker' || req.url?.startsWith('/worker?')) req.url = `/worker/${req.url.slice(7)}`;
+        for (const page of FOLDER_PAGES) {
+          const path = `/${page}`;
+          if (req.url === path || req.url?.startsWith(`${path}?`))
+            req.url = `${path}/${req.url.slice(path.length)}`;
+        }
         next();
       });
     },
@@ -34,7 +40,7 @@ export default defineConfig({
   // Absolute asset URLs: /worker (no trailing slash) would break relative ones.
   base: '/',
   publicDir: false,
-  plugins: [react(), workerPath()],
+  plugins: [react(), folderPagePaths()],
   appType: 'mpa',
   build: {
     outDir: fileURLToPath(new URL('./dist/client', import.meta.url)),
@@ -52,6 +58,8 @@ export default defineConfig({
       input: {
         dashboard: fileURLToPath(new URL('./client/index.html', import.meta.url)),
         worker: fileURLToPath(new URL('./client/worker/index.html', import.meta.url)),
+        // The "help train" card other sites embed in an iframe (served with its own headers).
+        embed: fileURLToPath(new URL('./client/embed/index.html', import.meta.url)),
         // Local training without the hub, for `npm run bench` (not served by the hub; see bench/).
         bench: fileURLToPath(new URL('./client/bench/index.html', import.meta.url)),
       },

@@ -35,9 +35,11 @@ describe('mountStaticClient', () => {
   it('serves the pages and assets with COOP/COEP, wasm as application/wasm', async () => {
     dir = mkdtempSync(join(tmpdir(), 'client-'));
     mkdirSync(join(dir, 'worker'));
+    mkdirSync(join(dir, 'embed'));
     mkdirSync(join(dir, 'assets'));
     writeFileSync(join(dir, 'index.html'), '<p>dashboard</p>');
     writeFileSync(join(dir, 'worker', 'index.html'), '<p>worker</p>');
+    writeFileSync(join(dir, 'embed', 'index.html'), '<p>embed card</p>');
     writeFileSync(join(dir, 'assets', 'tfjs-backend-wasm-simd-abc.wasm'), new Uint8Array([0, 97, 115, 109]));
     const url = await serve(dir);
 
@@ -45,6 +47,7 @@ describe('mountStaticClient', () => {
       ['/', 'dashboard'],
       ['/worker', 'worker'],
       ['/worker/', 'worker'],
+      ['/embed', 'embed card'],
     ]) {
       const page = await fetch(url + path);
       expect(page.status, path).toBe(200);
@@ -64,7 +67,7 @@ describe('mountStaticClient', () => {
 
   it('answers 503 with how to build the client when it is missing, and the API still works', async () => {
     const url = await serve(join(tmpdir(), 'no-such-client-dir'));
-    for (const path of ['/', '/worker']) {
+    for (const path of ['/', '/worker', '/embed']) {
       const page = await fetch(url + path);
       expect(page.status).toBe(503);
       expect(await page.text()).toContain('npm run build:client');

@@ -2,14 +2,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type Response } from 'express';
+import { setEmbedHeaders } from './embedHeaders.js';
 
 /** `vite build` writes the client here (vite.config.ts). */
 export const DEFAULT_CLIENT_DIR = fileURLToPath(new URL('../../dist/client', import.meta.url));
 
-/** URL path -> built page. */
-const PAGES: Record<string, string> = {
-  '/': 'index.html',
-  '/worker': join('worker', 'index.html'),
+/** URL path -> built page, and the headers it goes with. */
+const PAGES: Record<string, { readonly file: string; readonly headers: (res: Response) => void }> = {
+  '/': { file: 'index.html', headers: setIsolationHeaders },
+  '/worker': { file: join('worker', 'index.html'), headers: setIsolationHeaders },
+  // Framed by other sites: embedHeaders.ts.
+  '/embed': { file: join('embed', 'index.html'), headers: setEmbedHeaders },
 };
 
 /**
@@ -28,17 +31,18 @@ export interface StaticClientOptions {
 
 /**
  * Serves the built web client on the hub's app: the dashboard at `/`, the worker at `/worker`, the
- * hashed assets (JS, CSS and the TF.js wasm binaries, which Vite copies into assets/). When the client
+ * card other sites embed at `/embed`, the hashed assets (JS, CSS and the TF.js wasm binaries, which
+ * Vite copies into assets/). When the client
  * has not been built, the pages answer 503 saying how to build it; the API keeps working. The folder
  * is looked at per request, so building while the hub runs needs no restart.
  */
 export function mountStaticClient(app: Express, options: StaticClientOptions = {}): void {
   const dir = options.dir ?? DEFAULT_CLIENT_DIR;
 
-  for (const [path, file] of Object.entries(PAGES)) {
+  for (const [path, { file, headers }] of Object.entries(PAGES)) {
     app.get(path, (_req, res) => {
       const page = join(dir, file);
-      setIsolationHeaders(res);
+      headers(res);
       if (!existsSync(page)) {
         res.status(503).type('html').send(notBuiltPage(dir));
         return;
