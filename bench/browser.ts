@@ -83,7 +83,8 @@ export class BenchBrowser {
   async openWorkerTab(hubUrl: string, backend: string): Promise<WorkerTab> {
     const { page, context, throttleCpu } = await this.newPage('worker');
     try {
-      await page.goto(`${hubUrl}/worker?backend=${encodeURIComponent(backend)}`);
+      // No duty cycle or pressure backoff: the bench measures what a tab can do, not a volunteer's limits.
+      await page.goto(`${hubUrl}/worker?backend=${encodeURIComponent(backend)}&cpu=100&pressure=off`);
       await page.waitForFunction(() => window.__worker !== undefined);
       await page.evaluate(() => window.__worker!.pause());
       const status = () => page.evaluate(() => window.__worker!.status());

@@ -10,6 +10,9 @@ import { startTestHub } from '../server/testing/testHub.js';
 
 export { expect };
 
+/** No duty cycle and no backoff: a tab that trains as fast as it can. */
+export const UNLIMITED: Readonly<Record<string, string>> = { cpu: '100', pressure: 'off' };
+
 export const SCREENSHOTS_DIR = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
 /** One browser tab running the worker page, in a context of its own (its own process and storage). */
@@ -25,8 +28,20 @@ export interface WorkerTab {
 export interface E2eFixtures {
   /** A real hub (startTestHub: 127.0.0.1, port 0), closed after the test. */
   startHub(overrides?: Partial<HubOptions>): Promise<RunningHub>;
-  /** Opens `${hub.url}/worker` (optionally `?backend=...`) in a new tab and waits for its test API. */
-  openWorker(hubUrl: string, options?: { backend?: string }): Promise<WorkerTab>;
+  /**
+   * Opens `${hub.url}/worker` (optionally `?backend=...`) in a new tab and waits for its test API.
+   * `params` are more URL parameters, by default `cpu=100&pressure=off`: the specs measure training,
+   * the hub and the tab's life, not the volunteer's limits (limits.spec.ts does, and passes its own).
+   * Pressure too: Chromium reports this busy machine's real CPU pressure, often 'critical'.
+   */
+  openWorker(
+    hubUrl: string,
+    options?: {
+      backend?: string;
+      params?: Record<string, string>;
+      viewport?: { width: number; height: number };
+    },
+  ): Promise<WorkerTab>;
 }
 
 export const test = base.extend<E2eFixtures>({
@@ -45,7 +60,7 @@ export const test = base.extend<E2eFixtures>({
   openWorker: async ({ browser }, use, testInfo) => {
     const contexts: Awaited<ReturnType<Browser['newContext']>>[] = [];
     await use(async (hubUrl, options = {}) => {
-      const context = await browser.newContext();
+      const context = await browser.newContext(options.viewport ? { viewport: options.viewport } : {});
       contexts.push(context);
       const page = await context.newPage();
       const label = `tab ${contexts.length}${options.backend ? ` (${options.backend})` : ''}`;
@@ -53,7 +68,9 @@ export const test = base.extend<E2eFixtures>({
       page.on('console', (message) => {
         if (message.type() === 'error') console.log(`[${label}] console: ${message.text()}`);
       });
-      const query = options.backend ? `?backend=${encodeURIComponent(options.backend)}` : '';
+      const params = new URLSearchParams(options.params ?? UNLIMITED);
+      if (options.backend) params.set('backend', options.backend);
+      const query = params.size > 0 ? `?${params}` : '';
       await page.goto(`${hubUrl}/worker${query}`);
       await page.waitForFunction(() => window.__worker !== undefined);
       return {
