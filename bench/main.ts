@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { measureApply } from './apply.js';
 import { BenchBrowser } from './browser.js';
 import { measureCompression } from './compression.js';
+import { measureCoordinatorCost } from './coordinatorCost.js';
 import { measureGateways } from './gateways.js';
 import type { Log } from './log.js';
 import type { BenchResults } from './results.js';
@@ -27,6 +28,7 @@ const PHASES = [
   'volunteers',
   'compression',
   'gateways',
+  'coordinator',
   'scale',
   'sync-lr',
 ] as const;
@@ -38,7 +40,7 @@ const program = new Command('npm run bench --')
   .description(
     'Measures the hub against the wire and against training alone (issue 8): transport, apply, worker ' +
       'overhead, time to accuracy, many volunteers, compression; a cluster on NATS with one gateway ' +
-      'against two (issue 9); scale over emulated home links with throttled tabs, per mode ' +
+      'against two (issue 9), and the coordinator CPU per push and per round in each mode; scale over emulated home links with throttled tabs, per mode ' +
       '(issue 13); and sync rounds with and without the learning rate x workers, per optimizer ' +
       '(issue 14). Prints a table and writes the same ' +
       'figures as JSON. `npm run bench` builds the client first (the browser phases need dist/client).',
@@ -136,6 +138,7 @@ const results: BenchResults = {
   volunteers: null,
   compression: null,
   gateways: null,
+  coordinatorCost: null,
   scale: null,
   syncLrScaling: null,
   errors: {},
@@ -229,6 +232,12 @@ try {
     'gateways',
     `${settings.gateways.clients} clients pushing through one gateway vs two, on NATS`,
     () => measureGateways(settings, detail),
+  );
+  await phase(
+    'coordinator',
+    'coordinatorCost',
+    `the coordinator's CPU per push and per round, async, sync and local, ${settings.coordinatorCost.clients} clients on 2 gateways`,
+    () => measureCoordinatorCost(settings, detail),
   );
   await phase(
     'scale',

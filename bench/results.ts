@@ -25,6 +25,7 @@ export interface BenchResults {
   volunteers: VolunteersResult | null;
   compression: CompressionResult | null;
   gateways: GatewaysResult | null;
+  coordinatorCost: CoordinatorCostResult | null;
   scale: ScaleResult | null;
   syncLrScaling: SyncLrScalingResult | null;
   /** Phase name -> error message, for the phases that failed. */
@@ -218,8 +219,54 @@ export interface GatewaysResult {
   readonly ratio: number | null;
   readonly oneSamples: readonly number[];
   readonly twoSamples: readonly number[];
+  /** The coordinator process's CPU ms (/proc) per push it accepted, each arm (median); null: none. */
+  readonly oneCoordinatorCpuMsPerPush: number | null;
+  readonly twoCoordinatorCpuMsPerPush: number | null;
   /** Pushes refused or lost in both arms. */
   readonly errors: number;
+}
+
+/** One measured window of figure 7b: the coordinator's CPU and what it counted meanwhile. */
+export interface CoordinatorCostSample {
+  readonly seconds: number;
+  readonly cpuMs: number;
+  readonly pushes: number;
+  /** Rounds closed (sync, local); null in async mode. */
+  readonly rounds: number | null;
+}
+
+/** Figure 7b, per mode: the coordinator process's CPU per accepted push and per closed round. */
+export interface CoordinatorCostRow {
+  readonly mode: string;
+  /** Where the clients connected: the gateways, or the coordinator's own URL (see gatewayFailure). */
+  readonly via: 'gateways' | 'coordinator';
+  /** How the mode failed through gateways, when it was measured on the coordinator instead. */
+  readonly gatewayFailure: string | null;
+  /** Medians over the windows. */
+  readonly cpuMsPerPush: number | null;
+  readonly cpuMsPerRound: number | null;
+  readonly pushesPerSec: number | null;
+  readonly roundsPerSec: number | null;
+  /** The coordinator's CPU over a window as a share of one core, under this load and idle. */
+  readonly coordinatorCores: number | null;
+  readonly idleCores: number | null;
+  readonly samples: readonly CoordinatorCostSample[];
+  /** Pulls and pushes refused or lost while measuring, and the first distinct messages. */
+  readonly errors: number;
+  readonly errorExamples: readonly string[];
+  /** The mode could not be measured at all. */
+  readonly error?: string;
+}
+
+export interface CoordinatorCostResult {
+  readonly model: string;
+  readonly shards: number;
+  readonly gateways: number;
+  /** Simulated volunteers, each pulling and pushing back to back; every round waits for all. */
+  readonly clients: number;
+  readonly seconds: number;
+  readonly reps: number;
+  readonly rows: readonly CoordinatorCostRow[];
 }
 
 /** Figure 8 (issue 13): scale past these 2 cores and past loopback, per mode. */

@@ -47,6 +47,13 @@ export interface BenchSettings {
     readonly seconds: number;
     readonly reps: number;
   };
+  readonly coordinatorCost: {
+    /** Simulated volunteers per mode, pulling and pushing back to back: a round waits for them all. */
+    readonly clients: number;
+    /** Seconds per measured window, and windows per mode. */
+    readonly seconds: number;
+    readonly reps: number;
+  };
   readonly scale: {
     /** DevTools CPU throttling rate of every tab in (b), the lone tab's too: slow laptops. */
     readonly cpuThrottle: number;
@@ -84,6 +91,7 @@ export const FULL: BenchSettings = {
   volunteers: { clients: 500, pushesPerSecondPerClient: 2, steadySeconds: 20, saturatedSeconds: 10 },
   compression: { examples: 19_200 },
   gateways: { clients: 64, seconds: 5, reps: 3 },
+  coordinatorCost: { clients: 32, seconds: 5, reps: 3 },
   // One tab at 6x reaches 0.97 in ~4 minutes here: (b) is most of the phase's ~35 minutes.
   scale: {
     cpuThrottle: 6,
@@ -108,6 +116,7 @@ export const QUICK: BenchSettings = {
   volunteers: { clients: 500, pushesPerSecondPerClient: 2, steadySeconds: 8, saturatedSeconds: 5 },
   compression: { examples: 6_400 },
   gateways: { clients: 32, seconds: 3, reps: 1 },
+  coordinatorCost: { clients: 16, seconds: 3, reps: 3 },
   scale: {
     cpuThrottle: 6,
     efficiency: { reps: 2, warmupSeconds: 2, seconds: 6 },

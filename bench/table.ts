@@ -2,6 +2,7 @@ import { GOALS, met, SCALE_GOALS } from './goals.js';
 import type {
   BenchResults,
   CompressionRow,
+  CoordinatorCostResult,
   RoundTrips,
   ScaleAccuracyRow,
   ScaleResult,
@@ -190,10 +191,20 @@ export function renderResults(r: BenchResults): string {
     const g = r.gateways;
     out.push(
       table(
-        ['arm', 'pushes/s', 'samples'],
+        ['arm', 'pushes/s', 'coordinator CPU ms/push', 'samples'],
         [
-          ['1 gateway', fixed(g.oneGateway, 0), g.oneSamples.map((x) => x.toFixed(0)).join(', ')],
-          ['2 gateways', fixed(g.twoGateways, 0), g.twoSamples.map((x) => x.toFixed(0)).join(', ')],
+          [
+            '1 gateway',
+            fixed(g.oneGateway, 0),
+            fixed(g.oneCoordinatorCpuMsPerPush, 3),
+            g.oneSamples.map((x) => x.toFixed(0)).join(', '),
+          ],
+          [
+            '2 gateways',
+            fixed(g.twoGateways, 0),
+            fixed(g.twoCoordinatorCpuMsPerPush, 3),
+            g.twoSamples.map((x) => x.toFixed(0)).join(', '),
+          ],
         ],
       ),
     );
@@ -203,6 +214,10 @@ export function renderResults(r: BenchResults): string {
         `nats-server, ${g.shards} shard processes, a coordinator and the gateways each a process of its own.`,
     );
   } else out.push(missing(r, 'gateways'));
+  out.push('');
+  out.push("### 7b. What bounds a cluster: the coordinator process's CPU per push and per round");
+  if (r.coordinatorCost) out.push(...coordinatorCostTable(r.coordinatorCost));
+  else out.push(missing(r, 'coordinatorCost'));
 
   out.push('');
   out.push('## 8. Scale: past these 2 cores and past loopback, per mode (issue 13)');
@@ -358,6 +373,43 @@ function scaleTables(sc: ScaleResult): string[] {
   );
   if (armErrors.length > 0) out.push('', ...armErrors.map(([arm, message]) => `- ${arm} failed: ${message}`));
   return out;
+}
+
+function coordinatorCostTable(c: CoordinatorCostResult): string[] {
+  const rows: Cell[][] = c.rows.map((row) => [
+    row.mode,
+    row.via === 'gateways' ? `${c.gateways} gateways` : "the coordinator's URL",
+    fixed(row.cpuMsPerPush, 3),
+    fixed(row.cpuMsPerRound, 1),
+    fixed(row.pushesPerSec, 0),
+    fixed(row.roundsPerSec, 1),
+    fixed(row.coordinatorCores, 2),
+    fixed(row.idleCores, 3),
+    row.errors,
+    row.error ?? (row.gatewayFailure === null ? '' : `through gateways: ${row.gatewayFailure}`),
+  ]);
+  return [
+    table(
+      [
+        'mode',
+        'clients on',
+        'CPU ms/push',
+        'CPU ms/round',
+        'pushes/s',
+        'rounds/s',
+        'coordinator cores',
+        'idle cores',
+        'errors',
+        'note',
+      ],
+      rows,
+    ),
+    `${c.clients} clients each pulling and pushing back to back (${c.model}; sync and local rounds wait for all ` +
+      `${c.clients}); CPU: the coordinator process's utime + stime from /proc over each ${c.seconds} s window, ` +
+      `divided by the pushes and rounds its /api/status counted (medians of ${c.reps} windows); idle: the same ` +
+      `process with no worker connected. ${c.shards} shard processes, nats-server, the gateways and the clients ` +
+      'share the same cores.',
+  ];
 }
 
 /** Goal (b): only for the goal's mode with 8 tabs; a bound decides it when only one arm got there. */
