@@ -18,6 +18,13 @@ async function runHub(
   cluster?: ClusterRole & { role: 'coordinator' },
 ) {
   let coordinator: RunningCoordinator | undefined;
+  // Set once the hub serves; a signal before that (a standby waiting for the lease) just exits.
+  let stop: ((signal: string) => Promise<unknown>) | null = null;
+  onSignal((signal) => {
+    if (stop) return stop(signal);
+    console.log(`hub: ${signal} before serving (standing by, or starting): nothing to save, exiting`);
+    return Promise.resolve();
+  }, 'hub');
   try {
     let running: RunningHub;
     if (cluster) {
@@ -70,10 +77,10 @@ async function runHub(
     } else {
       console.log(`hub: admin     ${url}/#admin=<your --admin-token>   (the dashboard with its controls)`);
     }
-    onSignal((signal) => {
+    stop = (signal) => {
       console.log(`hub: ${signal}, writing a last checkpoint and shutting down`);
       return coordinator ? coordinator.close() : running.close();
-    }, 'hub');
+    };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
