@@ -16,10 +16,11 @@ import {
 import { DEFAULT_HUB_OPTIONS } from '../server/options.js';
 import { describeTab, expect, hubStatus, test, trainUntilAccuracy } from './fixtures.js';
 
-// Issue 15, acceptance 2: rounds across machines. Two tabs, each on its own gateway, train cnn in sync
-// mode (to 0.92) and in local mode (to 0.97, held for two evaluations) on two shard processes; shard 1
-// is SIGKILLed mid-run and started again from its checkpoint. The coordinator is what `--role
-// coordinator` runs (startCoordinatorProcess: lease and state in JetStream), in this process.
+// Issue 15, acceptance 2: rounds across machines. Two tabs, each on its own gateway, train cnn in
+// sync mode (to 0.92) and in local mode (to 0.97), each held for two evaluations in a row, on two
+// shard processes; shard 1 is SIGKILLed mid-run and started again from its checkpoint. The
+// coordinator is what `--role coordinator` runs (startCoordinatorProcess: lease and state in
+// JetStream), in this process.
 
 const SHARDS = 2;
 const KILLED_SHARD = 1;
@@ -34,7 +35,7 @@ const RUNS: {
   everyExamples: number;
   holdFor: number;
 }[] = [
-  { mode: 'sync', target: 0.92, maxExamples: 60_000, everyExamples: 4_000, holdFor: 1 },
+  { mode: 'sync', target: 0.92, maxExamples: 60_000, everyExamples: 4_000, holdFor: 2 },
   { mode: 'local', target: 0.97, maxExamples: 200_000, everyExamples: 6_400, holdFor: 2 },
 ];
 
