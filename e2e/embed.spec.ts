@@ -12,7 +12,7 @@ async function serveEmbeddingPage(hubUrl: string): Promise<{ url: string; server
 <body style="font-family: system-ui, sans-serif; margin: 2rem; background: #eef2f6">
 <h1 style="font-size: 1.3rem">Our research project</h1>
 <p>Lend us your browser for a few minutes:</p>
-<iframe src="${hubUrl}/embed?backend=wasm&pressure=off" title="Help train" width="440" height="270"
+<iframe src="${hubUrl}/embed?backend=wasm&pressure=off" title="Help train" width="440" height="300"
   style="border: 0"></iframe>
 </body></html>`;
   const server = createServer((_req, res) => {
