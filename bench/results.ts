@@ -63,6 +63,18 @@ export interface ApplyResult {
   /** ms per Float32Array.set copy of `floats` floats (median). */
   readonly copyMs: number;
   readonly rules: readonly { readonly rule: string; readonly ms: number; readonly ratio: number | null }[];
+  /** The aggregation rules on a round of gradients of the same size (absent in older results). */
+  readonly aggregate?: AggregateTiming;
+}
+
+/** Figure 2's second table: each `--aggregate` rule combining `gradients` gradients of `floats` floats. */
+export interface AggregateTiming {
+  readonly gradients: number;
+  readonly floats: number;
+  /** ms to copy the `gradients` gradients into one buffer (median). */
+  readonly copyMs: number;
+  /** ms per call (median) and the ratio to the copy. */
+  readonly rules: readonly { readonly rule: string; readonly ms: number; readonly ratio: number | null }[];
 }
 
 export interface WorkerOverheadResult {

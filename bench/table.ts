@@ -61,6 +61,23 @@ export function renderResults(r: BenchResults): string {
     out.push(
       table([`update (${r.apply.floats.toLocaleString('en-US')} floats)`, 'ms', 'x copy', 'goal met'], rows),
     );
+    const a = r.apply.aggregate;
+    if (a) {
+      out.push('');
+      out.push(
+        table(
+          [
+            `aggregate (${a.gradients} x ${a.floats.toLocaleString('en-US')} floats, no goal)`,
+            'ms',
+            'x copy',
+          ],
+          [
+            [`copy of the ${a.gradients}`, fixed(a.copyMs, 3), '1.00'],
+            ...a.rules.map((rule): Cell[] => [rule.rule, fixed(rule.ms, 3), fixed(rule.ratio, 2)]),
+          ],
+        ),
+      );
+    }
   } else out.push(missing(r, 'apply'));
   out.push('');
 

@@ -298,27 +298,3 @@ describe('aggregate: validation', () => {
     expect(isAggregationRule('krum')).toBe(false);
   });
 });
-
-describe('aggregate: timing, 8 gradients x 1M floats (printed, not asserted)', () => {
-  it('runs each rule', () => {
-    const length = 1 << 20;
-    const rand = mulberry32(99);
-    const gs = randomGradients(rand, 8, length);
-    const weights = gs.map(() => 64);
-    const runs: [string, AggregationRule, AggregateOptions][] = [
-      ...AGGREGATION_RULES.map((rule): [string, AggregationRule, AggregateOptions] => [rule, rule, {}]),
-      ['centered-clip L=1', 'centered-clip', { clipIterations: 1 }],
-    ];
-    const ms: Record<string, number> = {};
-    for (const [label, rule, options] of runs) {
-      let best = Infinity;
-      for (let r = 0; r < 3; r++) {
-        const t0 = performance.now();
-        aggregate(rule, gs, weights, options);
-        best = Math.min(best, performance.now() - t0);
-      }
-      ms[label] = Math.round(best * 10) / 10;
-    }
-    console.log('aggregate 8 x 1M floats, best of 3, ms:', ms);
-  });
-});
