@@ -143,9 +143,18 @@ describe('oversized', () => {
   // A whole gradient as JSON numbers is ~6x its binary size: it is cut off here too.
   it('a message larger than the model allows closes only that socket', async () => {
     const other = await raw();
-    const closed = new Promise((resolve) => other.once('disconnect', resolve));
+    // The hub's websocket (maxPayload: workerSocketOptions' maxHttpBufferSize) closes the connection
+    // with 1009, Message Too Big; socket.io reports the transport closing under it.
+    const closed = new Promise<{ reason: string; code: unknown }>((resolve) =>
+      other.once('disconnect', (reason, description) =>
+        resolve({
+          reason,
+          code: (description as { context?: { code?: unknown } } | undefined)?.context?.code,
+        }),
+      ),
+    );
     other.emit('push', push({ gradient: new Uint8Array(params * 4 + 1024 * 1024) }));
-    expect(await closed).toBeTruthy();
+    expect(await closed).toEqual({ reason: 'transport close', code: 1009 });
     expect(socket.connected).toBe(true);
     expect((await send('pull', {})).ok).toBe(true);
   });
