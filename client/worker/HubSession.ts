@@ -84,7 +84,7 @@ export class HubSession {
       phase: 'training',
       detail: `training on ${backend}`,
       workerId: client.workerId,
-      volunteer: volunteerOf(client) ?? store.view.volunteer,
+      volunteer: client.volunteer,
       connections: store.view.connections + 1,
       tensorsAfterStep: [],
       run: { mode: config.mode, model: config.model, params: config.params, batchSize: config.batchSize },
@@ -148,21 +148,12 @@ export class HubSession {
  * covers what it gives up on: a first connection that fails, or a session that ends for good.
  */
 function clientOptions(ctx: SessionContext, backend: BackendName): HubClientOptions {
-  const name = ctx.displayName();
-  // Typed wider than HubClientOptions until the hub's `name` lands there (issue 16, server half).
-  const options: HubClientOptions & { name?: string } = {
+  return {
     url: ctx.hubUrl,
     backend,
     device: ctx.chooser.deviceReport(),
     reconnect: true,
     identity: loadIdentity(ctx.hubUrl),
-    ...(name === null ? {} : { name }),
+    name: ctx.displayName() ?? undefined,
   };
-  return options;
-}
-
-/** The volunteer's public name from the hello's reply, once the hub sends one (issue 16, server half). */
-function volunteerOf(client: HubClient): string | null {
-  const volunteer = (client as { readonly volunteer?: unknown }).volunteer;
-  return typeof volunteer === 'string' ? volunteer : null;
 }

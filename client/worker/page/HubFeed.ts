@@ -1,3 +1,4 @@
+import { VOLUNTEERS_PATH } from '../../../shared/volunteerStanding.js';
 import { parseVolunteers, withEvaluation, type AccuracyPoint, type VolunteerRow } from './feedData.js';
 
 export interface HubFeedView {
@@ -56,7 +57,7 @@ export class HubFeed {
 
   private async pollVolunteers(): Promise<void> {
     try {
-      const response = await fetch(new URL('/api/volunteers', this.hubUrl));
+      const response = await fetch(new URL(VOLUNTEERS_PATH, this.hubUrl));
       if (response.status === 404) return this.update({ volunteersMissing: true });
       if (!response.ok) return;
       this.update({ volunteers: parseVolunteers(await response.json()), volunteersMissing: false });

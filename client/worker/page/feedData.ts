@@ -1,24 +1,13 @@
+import type { VolunteerStanding } from '../../../shared/volunteerStanding.js';
+
 /**
  * What the worker page shows of the run beyond its own tab: the volunteer's standing (GET
  * /api/volunteers, found by the public name the hub gave at hello) and the run's test accuracy over
  * time (GET /api/status, one point per evaluation seen). Pure parsing here; HubFeed.ts polls.
  */
 
-/** One row of GET /api/volunteers (best first). */
-export interface VolunteerRow {
-  readonly volunteer: string;
-  readonly name: string | null;
-  readonly examples: number;
-  readonly pushes: number;
-  readonly verified: number;
-  /** Of all volunteers' examples, 0..1. */
-  readonly share: number;
-  /** 1-based. */
-  readonly rank: number;
-  /** Workers connected now. */
-  readonly online: number;
-  readonly lastSeen: number;
-}
+/** One row of GET /api/volunteers (best first): the hub's own type. */
+export type VolunteerRow = VolunteerStanding;
 
 /** The rows of a /api/volunteers answer that have what the page shows; anything else is dropped. */
 export function parseVolunteers(body: unknown): VolunteerRow[] {
