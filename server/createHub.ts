@@ -1,39 +1,40 @@
+/**
+ * The composition root of a hub: builds its parts and wires them together on one HTTP server. What
+ * the parts do lives in their own files (the status in hubStatusBuilder.ts, checkpoints in
+ * checkpoints/captureRunCheckpoint.ts, the model download in export/modelExportCache.ts, the shards
+ * in hubShards.ts, the workers' socket limits in gateway/workerSocketLimits.ts).
+ */
 import type { Server as HttpServer } from 'node:http';
-import { Server as SocketServer, type Server, type ServerOptions } from 'socket.io';
+import { Server as SocketServer, type Server } from 'socket.io';
 import { SAMPLE_DIGIT_COUNT, type SampleDigits } from '../shared/dashboardProtocol.js';
 import { ErrorCode, HubError } from '../shared/errors.js';
 import { shardRanges, type ParameterLayout, type ShardRange } from '../shared/layout.js';
 import { IMAGE_PIXELS } from '../shared/models.js';
-import {
-  PROTOCOL_VERSION,
-  type ClientToServerEvents,
-  type RunConfig,
-  type ServerToClientEvents,
-} from '../shared/protocol.js';
+import type { ClientToServerEvents, RunConfig, ServerToClientEvents } from '../shared/protocol.js';
 import { Coordinator } from './actors/Coordinator.js';
-import { ShardActor } from './actors/ShardActor.js';
-import { LocalShardRef, type ShardRef } from './actors/ShardRef.js';
+import type { ShardRef } from './actors/ShardRef.js';
 import type { MnistData, MnistSplit } from './data/mnist.js';
 import { UnitPool } from './data/UnitPool.js';
 import type { EvaluationResult } from './evaluation/messages.js';
 import { PeriodicEvaluation, type Evaluation } from './evaluation/PeriodicEvaluation.js';
-import { AddressBans } from './gateway/AddressBans.js';
-import { ConnectionLimits } from './gateway/ConnectionLimits.js';
 import { attachWorkerGateway } from './gateway/WorkerGateway.js';
-import { hubRounds, hubWorkers, localSettings, type HubStatus } from './hubStatus.js';
+import { workerGuards, workerSocketOptions } from './gateway/workerSocketLimits.js';
+import { hubShards } from './hubShards.js';
+import { localSettings, type HubStatus } from './hubStatus.js';
+import { hubStatusBuilder } from './hubStatusBuilder.js';
 import { mountAdminRoutes } from './http/adminRoutes.js';
 import type { RunControl } from './http/runControl.js';
 import { internalErrors } from './http/internalErrors.js';
 import { createHttpApp } from './http/routes.js';
 import { mountStaticClient } from './http/staticClient.js';
+import { captureRunCheckpoint } from './checkpoints/captureRunCheckpoint.js';
 import type { RunCheckpoint } from './checkpoints/runCheckpoint.js';
-import { layersModelArtifacts, type LayersModelArtifacts } from './export/layersModelArtifacts.js';
+import { modelExportCache } from './export/modelExportCache.js';
 import { createHubMetrics } from './metrics/hubMetrics.js';
 import { attachAdminChannel } from './dashboard/AdminChannel.js';
 import { DashboardFeed } from './dashboard/DashboardFeed.js';
 import { ShardTraffic } from './metrics/ShardTraffic.js';
 import { initialFlatWeights } from './initialWeights.js';
-import { createUpdateRule } from './optimizers/updateRules.js';
 import { outerStep, type HubOptions } from './options.js';
 import type { UpdateComputer } from './verification/KnownAnswers.js';
 import { createWorkChecks } from './verification/workChecks.js';
@@ -90,16 +91,6 @@ export interface Hub {
 /** The smallest batch `--target-step-ms` hands a slow worker: below it, gradients are mostly noise. */
 const MIN_ADAPTIVE_BATCH = 8;
 
-/** Per-connection budgets: far above what an honest worker sends, low enough to stop a flood. */
-const MESSAGES_PER_SECOND = 200;
-const MIN_BYTES_PER_SECOND = 32 * 1024 * 1024;
-const STRIKES_PER_MINUTE = 100;
-/** Strike-outs from one address count towards a ban within this window. */
-const BAN_WINDOW_SECS = 600;
-
-/** Bytes of socket.io/engine.io framing a push may carry beyond its gradient. */
-const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
-
 /**
  * The composition root: builds the shard actors with the model's initial weights (or takes remote
  * ones), the coordinator, the socket gateway, the HTTP routes and the periodic evaluation, all on the
@@ -120,28 +111,7 @@ export async function createHub({
   const { layout, weights: initial } = await initialFlatWeights(options.model);
   const ranges = shardRanges(layout.totalLength, options.shards);
   const remote = deps.remoteShards !== undefined;
-  let shards: readonly ShardRef[];
-  if (deps.remoteShards) {
-    await checkRemoteShards(deps.remoteShards, ranges, options);
-    shards = deps.remoteShards;
-  } else {
-    const rule = createUpdateRule(options.optimizer);
-    shards = ranges.map((range) => {
-      const saved = resume?.shards[range.index];
-      return new LocalShardRef(
-        new ShardActor({
-          index: range.index,
-          offset: range.offset,
-          initialWeights: saved?.weights ?? initial.subarray(range.offset, range.offset + range.length),
-          rule,
-          learningRate: options.learningRate,
-          aggregation: options.aggregate,
-          syncLrScaling: options.syncLrScaling,
-          restore: saved,
-        }),
-      );
-    });
-  }
+  const shards = await hubShards({ ranges, options, initial, resume, remoteShards: deps.remoteShards });
   // While a remote shard is down every periodic read fails: its RetryableShardRef has said so once.
   const logError = (message: string, error: unknown): void => {
     if (!(error instanceof HubError && error.code === ErrorCode.ShardUnavailable))
@@ -215,56 +185,23 @@ export async function createHub({
   });
   const startedAt = resume?.startedAt ?? Date.now();
 
-  const status = async (): Promise<HubStatus> => {
-    const run = coordinator.status();
-    const latest = evaluation.latest;
-    return {
-      protocolVersion: PROTOCOL_VERSION,
-      mode: coordinator.mode,
-      model: { name: options.model, params: layout.totalLength },
-      optimizer: options.optimizer,
-      learningRate,
-      paused: coordinator.paused,
-      batchSize: options.batchSize,
-      shards: await Promise.all(shards.map((shard) => shard.ask({ type: 'status' }))),
-      globalStep: run.globalStep,
-      examplesSeen: run.examplesSeen,
-      pushesAccepted: run.pushesAccepted,
-      epoch: run.epoch,
-      round: run.round,
-      rounds: hubRounds(dashboard.roundTally, run.recentRounds),
-      ...(coordinator.mode === 'local' ? { local: localSettings(options) } : {}),
-      trainLoss: run.trainLoss,
-      testAccuracy: latest?.accuracy ?? null,
-      testLoss: latest?.loss ?? null,
-      evaluation: latest
-        ? {
-            globalStep: latest.globalStep,
-            examplesSeen: latest.examplesSeen,
-            examples: latest.examples,
-            at: latest.at,
-          }
-        : null,
-      examplesPerSec: run.examplesPerSec,
-      refusals: run.refusals,
-      uptimeSec: (Date.now() - startedAt) / 1000,
-      workers: hubWorkers(run.workers),
-    };
-  };
+  const status: () => Promise<HubStatus> = hubStatusBuilder({
+    options,
+    layout,
+    coordinator,
+    shards,
+    evaluation,
+    startedAt,
+    learningRate: () => learningRate,
+    roundTally: () => dashboard.roundTally,
+  });
 
-  let exported: { step: number; artifacts: Promise<LayersModelArtifacts> } | null = null;
   const app = createHttpApp({
     status,
     volunteers: async () => coordinator.standings(),
     metrics: createHubMetrics(status),
     train: deps.mnist.train,
-    modelArtifacts: async () => {
-      // One export per global step, however many downloads ask for it.
-      const step = coordinator.status().globalStep;
-      if (exported?.step !== step)
-        exported = { step, artifacts: layersModelArtifacts(options.model, await weights()) };
-      return exported.artifacts;
-    },
+    modelArtifacts: modelExportCache(options.model, () => coordinator.status().globalStep, weights),
     maxExamplesPerRequest: Math.max(options.unitSize, 4096),
   });
   let learningRate = options.learningRate;
@@ -360,38 +297,20 @@ export async function createHub({
     status,
     weights,
     evaluateNow: () => evaluation.evaluateNow(),
-    async checkpoint() {
-      // One turn of the event loop: the counters, the data cursor and every shard's state (local
-      // shards answer synchronously) describe the same moment.
-      const counters = coordinator.checkpoint();
-      const cursor = units.state();
-      const common = {
-        savedAt: Date.now(),
+    checkpoint: () =>
+      captureRunCheckpoint({
+        options,
+        layout,
+        coordinator,
+        units,
+        shards,
+        remote,
+        dashboard,
+        evaluation,
+        evaluate: deps.evaluate,
         startedAt,
-        // The operator may have changed these while the run went on.
-        config: { ...options, mode: coordinator.mode, learningRate },
-        coordinator: counters,
-        units: cursor,
-        history: dashboard.historyPoints(),
-      };
-      // Remote shards checkpoint themselves, each at its own moment (a run checkpoint cannot hold one
-      // consistent snapshot of processes that go on applying): the latest measurement stands in.
-      if (remote) return { ...common, shards: [], evaluation: evaluation.latest };
-      const saved = await Promise.all(shards.map((shard) => shard.ask({ type: 'checkpoint' })));
-      const flat = new Float32Array(layout.totalLength);
-      saved.forEach((s) => flat.set(s.weights, s.offset));
-      const measured = await deps.evaluate(flat);
-      return {
-        ...common,
-        shards: saved,
-        evaluation: {
-          ...measured,
-          globalStep: counters.globalStep,
-          examplesSeen: counters.examplesSeen,
-          at: Date.now(),
-        },
-      };
-    },
+        learningRate: () => learningRate,
+      }),
     stopIntake: () => coordinator.stopIntake(),
     async close() {
       evaluation.close();
@@ -401,65 +320,6 @@ export async function createHub({
       http.off('request', app);
     },
   };
-}
-
-/** socket.io's options for workers, sized from the model (floats); a gateway process uses the same. */
-export function workerSocketOptions(params: number): Partial<ServerOptions> {
-  return {
-    transports: ['websocket'],
-    // Deflate costs 20-30x throughput and shrinks float32 gradients by under 10%, measured on this machine (README, Benchmark).
-    perMessageDeflate: false,
-    // The default (1 MB) silently disconnects a socket whose push is larger: size it from the model.
-    maxHttpBufferSize: params * 4 + MESSAGE_OVERHEAD_BYTES,
-  };
-}
-
-/** Per-connection budgets and address bans of a worker gateway, for a model of `params` floats. */
-export function workerGuards(
-  options: Pick<HubOptions, 'banAfter' | 'banSecs'>,
-  params: number,
-): { limits: ConnectionLimits; bans: AddressBans } {
-  return {
-    limits: new ConnectionLimits({
-      messagesPerSecond: MESSAGES_PER_SECOND,
-      // Room for several whole-model pushes a second from one connection.
-      bytesPerSecond: Math.max(MIN_BYTES_PER_SECOND, 16 * params * 4),
-      strikesPerMinute: STRIKES_PER_MINUTE,
-    }),
-    bans: new AddressBans({
-      strikeOutsToBan: options.banAfter,
-      windowSecs: BAN_WINDOW_SECS,
-      banSecs: options.banSecs,
-    }),
-  };
-}
-
-/**
- * Remote shards must split the model as this hub does: one process per range, each answering for
- * exactly its floats. A shard process started with another --model or --shards is refused here, with
- * both splits named, before any worker can push.
- */
-async function checkRemoteShards(
-  refs: readonly ShardRef[],
-  ranges: readonly ShardRange[],
-  options: HubOptions,
-): Promise<void> {
-  if (refs.length !== ranges.length) {
-    throw new Error(`${refs.length} remote shard(s) given for --shards ${ranges.length}`);
-  }
-  const statuses = await Promise.all(refs.map((ref) => ref.ask({ type: 'status' })));
-  const wrong = statuses.filter(
-    (s, i) => s.index !== i || s.offset !== ranges[i].offset || s.length !== ranges[i].length,
-  );
-  if (wrong.length > 0) {
-    const s = wrong[0];
-    const expected = ranges[s.index] ?? ranges[0];
-    throw new Error(
-      `shard ${s.index} holds floats [${s.offset}, +${s.length}), but --model ${options.model} --shards ` +
-        `${options.shards} puts shard ${expected.index} at [${expected.offset}, +${expected.length}): start ` +
-        `every shard process and the coordinator with the same --model and --shards`,
-    );
-  }
 }
 
 /** The first `count` test digits, shown on the dashboard with the model's current predictions. */

@@ -4,10 +4,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Server as SocketServer, type Server } from 'socket.io';
 import { layoutFromShapes } from '../../shared/layout.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
-import { workerGuards, workerSocketOptions } from '../createHub.js';
 import { loadMnist } from '../data/mnist.js';
-import { layersModelArtifacts, type LayersModelArtifacts } from '../export/layersModelArtifacts.js';
+import { modelExportCache } from '../export/modelExportCache.js';
 import { attachWorkerGateway } from '../gateway/WorkerGateway.js';
+import { workerGuards, workerSocketOptions } from '../gateway/workerSocketLimits.js';
 import { internalErrors } from '../http/internalErrors.js';
 import { createHttpApp } from '../http/routes.js';
 import { mountStaticClient } from '../http/staticClient.js';
@@ -94,22 +94,21 @@ export async function startGateway(options: GatewayProcessOptions): Promise<Runn
     await initNodeTf();
     const mnist = await loadMnist();
     const status = () => remote.hubStatus();
-    let exported: { step: number; artifacts: Promise<LayersModelArtifacts> } | null = null;
     const app = createHttpApp({
       status,
       volunteers: () => remote.volunteers(),
       metrics: createHubMetrics(status),
       train: mnist.train,
-      modelArtifacts: async () => {
-        const step = remote.status().globalStep;
-        if (exported?.step !== step) {
+      modelArtifacts: modelExportCache(
+        config.model,
+        () => remote.status().globalStep,
+        async () => {
           const snapshots = await Promise.all(shards.map((shard) => shard.ask({ type: 'pull' })));
           const flat = new Float32Array(layout.totalLength);
           snapshots.forEach((s, i) => flat.set(s.weights, config.shards[i].offset));
-          exported = { step, artifacts: layersModelArtifacts(config.model, flat) };
-        }
-        return exported.artifacts;
-      },
+          return flat;
+        },
+      ),
       maxExamplesPerRequest: Math.max(run.unitSize, 4096),
     });
     mountStaticClient(app);
