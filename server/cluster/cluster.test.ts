@@ -107,7 +107,11 @@ describe('a coordinator on shard processes over NATS', () => {
           onRefused: (error) => refusedCodes.push(error.code),
         }),
     );
-    const { best, summaries, seconds } = await trainUntilTarget(running.hub, workers, TARGET_ACCURACY);
+    const { best, reached, summaries, seconds } = await trainUntilTarget(
+      running.hub,
+      workers,
+      TARGET_ACCURACY,
+    );
     expect(restarted).not.toBeNull();
     const comeBack = await restarted!;
     const status = await running.hub.status();
@@ -117,6 +121,8 @@ describe('a coordinator on shard processes over NATS', () => {
         `refusals; workers' refusals ${JSON.stringify(refusedCodes)}; ` +
         `${summaries.reduce((n, s) => n + s.steps, 0)} gradients accepted`,
     );
+    // Held for two evaluations in a row (trainUntilTarget's default), within the budget.
+    expect(reached).toBe(true);
     expect(best.examplesSeen).toBeLessThanOrEqual(EXAMPLE_BUDGET);
     expect(best.accuracy).toBeGreaterThanOrEqual(TARGET_ACCURACY);
     // Training went on after the restart, with the same hub and the same workers.
