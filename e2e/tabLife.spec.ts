@@ -116,12 +116,18 @@ function devToolsEndpoint(child: ChildProcess): Promise<string> {
   });
 }
 
-async function openWorkerTab(context: BrowserContext, hubUrl: string): Promise<Page> {
+/**
+ * No duty cycle and no pressure backoff by default: these tests measure the tab's life, not the
+ * volunteer's limits (the last test here measures the duty cycle in a hidden tab).
+ */
+async function openWorkerTab(
+  context: BrowserContext,
+  hubUrl: string,
+  limits = 'cpu=100&pressure=off',
+): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => console.log(`[worker tab] page error: ${error.message}`));
-  // The default duty cycle (50%) stays, so that hidden rests are measured too; no pressure backoff,
-  // which follows this shared machine's real (and changing) CPU pressure.
-  await page.goto(`${hubUrl}/worker?backend=wasm&pressure=off`);
+  await page.goto(`${hubUrl}/worker?backend=wasm&${limits}`);
   await page.waitForFunction(() => window.__worker !== undefined);
   return page;
 }
@@ -338,4 +344,46 @@ test('a frozen tab leaves the hub and rejoins when resumed; navigating away leav
   console.log(`  back: navigation type '${navigation}'; ${describeTab(back)}`);
   expect(await hubWorkerIds(hub)).toEqual([back.workerId]);
   await cdp.detach().catch(() => undefined);
+});
+
+test('a hidden tab keeps its duty cycle: its rests are timed where the throttling does not reach', async ({
+  startHub,
+  chromium,
+}) => {
+  const hub = await startHub({ mode: 'async', model: 'cnn' });
+  const tab = await openWorkerTab(chromium.context, hub.url, 'cpu=50&pressure=off');
+  await waitForTabSteps(tab, 5);
+  await tab.evaluate(() => {
+    const counts = { timers: 0 };
+    (window as unknown as { __counts: typeof counts }).__counts = counts;
+    setInterval(() => counts.timers++, 100);
+  });
+  await chromium.blank.bringToFront();
+  await expect.poll(() => visibility(tab)).toBe('hidden');
+  // Long enough for the 5 s window to hold nothing but hidden steps.
+  await sleep(SETTLE_MS + 6_000);
+  const sample = () =>
+    tab.evaluate(() => ({
+      at: performance.now(),
+      steps: window.__worker!.status().steps,
+      share: window.__worker!.limits().measuredShare,
+      timers: (window as unknown as { __counts: { timers: number } }).__counts.timers,
+    }));
+  const a = await sample();
+  await sleep(WINDOW_MS);
+  const b = await sample();
+  const seconds = (b.at - a.at) / 1000;
+  const steps = (b.steps - a.steps) / seconds;
+  const wakeUps = (b.timers - a.timers) / seconds;
+  console.log(
+    `  hidden at cpu=50: measured duty cycle ${((b.share ?? 0) * 100).toFixed(0)}%, ${steps.toFixed(1)} steps/s; ` +
+      `100 ms timer wake-ups/s ${wakeUps.toFixed(1)}`,
+  );
+  expect(await visibility(tab)).toBe('hidden');
+  // The page's own timers are throttled to about one a second; the rests between steps are not, or a
+  // step (~0.1 s) and its rest would take a second, and the duty cycle would fall far below 50%.
+  expect(wakeUps).toBeLessThanOrEqual(2);
+  expect(steps).toBeGreaterThan(2);
+  expect(b.share).toBeGreaterThan(0.4);
+  expect(b.share).toBeLessThan(0.6);
 });
