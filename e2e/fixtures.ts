@@ -105,9 +105,10 @@ export interface AccuracyRun {
 
 /**
  * Evaluates the hub's weights on the test set every `everyExamples` examples it has applied, and
- * returns as soon as `holdFor` evaluations in a row (default 1) reach `target`. Fails once the hub is past `maxExamples`
- * without that. Evaluations run in the hub's evaluator thread while training goes on; each reports
- * the examples seen by the weights it measured.
+ * returns as soon as `holdFor` evaluations in a row (default 2: held, not touched once) reach
+ * `target`; `reached` is the last of them. Fails once the hub is past `maxExamples` without that.
+ * Evaluations run in the hub's evaluator thread while training goes on; each reports the examples
+ * seen by the weights it measured.
  */
 export async function trainUntilAccuracy(
   hub: RunningHub,
@@ -115,7 +116,7 @@ export async function trainUntilAccuracy(
     target,
     maxExamples,
     everyExamples,
-    holdFor = 1,
+    holdFor = 2,
   }: { target: number; maxExamples: number; everyExamples: number; holdFor?: number },
 ): Promise<AccuracyRun> {
   const started = Date.now();
