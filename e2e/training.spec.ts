@@ -2,32 +2,33 @@ import { describeTab, expect, hubStatus, test, trainUntilAccuracy } from './fixt
 
 // Acceptance (1) and (2): real tabs, real MNIST, the hub's full test set (10,000 examples).
 
-test('async: two auto tabs pick wasm by probing and train cnn to 0.95 within 60,000 examples', async ({
+test('async: two auto tabs pick the fastest backend their probe measured and train cnn to 0.95 within 60,000 examples', async ({
   startHub,
   openWorker,
 }) => {
   const hub = await startHub({ mode: 'async', model: 'cnn', evalExamples: 10_000 });
   const tabs = [await openWorker(hub.url), await openWorker(hub.url)];
 
-  // WebGPU here is SwiftShader (a fallback adapter): each tab probes and must end on wasm.
+  // The rule, not this machine's answer: WebGPU on a real adapter without a probe; otherwise (no
+  // WebGPU, or a fallback adapter such as SwiftShader here) the fastest backend the probe measured.
   await expect.poll(async () => (await hubStatus(hub)).workers.length, { timeout: 90_000 }).toBe(2);
   const status = await hubStatus(hub);
-  for (const worker of status.workers) {
-    expect(worker.backend).toBe('wasm');
-    // The probe's figures travel to the hub in the hello's device line.
-    expect(worker.device).toMatch(/probe ms\/step: .*wasm \d+/);
-  }
   for (const tab of tabs) {
     const view = await tab.status();
-    expect(view.backend).toBe('wasm');
-    const wasm = view.probe?.find((f) => f.backend === 'wasm');
-    expect(wasm?.outcome).toBe('measured');
-    for (const other of view.probe ?? []) {
-      if (other.backend !== 'wasm' && other.outcome === 'measured') {
-        expect(other.msPerStep!).toBeGreaterThan(wasm!.msPerStep!);
-      }
+    const measured = (view.probe ?? []).filter((f) => f.outcome === 'measured');
+    if (measured.length === 0) {
+      expect(view.backend).toBe('webgpu');
+      expect(view.adapter?.isFallbackAdapter).toBe(false);
+    } else {
+      const fastest = Math.min(...measured.map((f) => f.msPerStep!));
+      expect(measured.find((f) => f.backend === view.backend)?.msPerStep).toBe(fastest);
     }
-    console.log(`  probe: ${JSON.stringify(view.probe)}`);
+    // The hub lists the tab with the backend it chose; the probe's figures travel in the hello's device line.
+    const atHub = status.workers.find((w) => w.id === view.workerId);
+    expect(atHub?.backend).toBe(view.backend);
+    if (measured.length > 0)
+      expect(atHub?.device).toMatch(new RegExp(`probe ms/step: .*${view.backend} \\d+`));
+    console.log(`  ${view.backend}; probe: ${JSON.stringify(view.probe)}`);
   }
 
   const run = await trainUntilAccuracy(hub, { target: 0.95, maxExamples: 60_000, everyExamples: 4_000 });
