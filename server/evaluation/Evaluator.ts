@@ -38,8 +38,14 @@ export class EvaluationError extends Error {
 // activation ([250, 28, 28, 32] float32) at 25 MB.
 const DEFAULT_BATCH_SIZE = 250;
 
-/** See evaluationThreadEntry.mjs for why the thread starts from a .mjs file. */
-const THREAD_ENTRY = new URL('./evaluationThreadEntry.mjs', import.meta.url);
+/**
+ * The thread's module. From the TypeScript sources (tsx, vitest) it starts from a .mjs file that
+ * registers tsx first (evaluationThreadEntry.mjs says why); the built hub (scripts/build-server.mjs)
+ * runs the thread's JavaScript as it is, without tsx.
+ */
+const THREAD_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./evaluationThreadEntry.mjs', import.meta.url)
+  : new URL('./evaluationThread.js', import.meta.url);
 
 interface Pending {
   resolve(result: EvaluationResult | ComputedUpdate): void;

@@ -3,7 +3,7 @@
  * answers requests one at a time, so the hub's event loop never waits for TF.js: `evaluate` (test
  * accuracy), and the checks of volunteers' work, `gradient` (a batch's gradient, as a worker computes
  * it) and `replay` (a local round's inner steps).
- * Started by Evaluator through evaluationThreadEntry.mjs.
+ * Started by Evaluator: through evaluationThreadEntry.mjs from the sources, directly once built.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import wabt from 'wabt';
 import { firstNonFinite } from '../../shared/floatCodec.js';
 
 /** The kernel's export (finiteCheck.wat): `pointer` is a byte offset into the memory, `n` counts floats. */
@@ -7,20 +6,11 @@ interface ScanExports {
   firstNonFinite(pointer: number, n: number): number;
 }
 
-/** Compiled once, when this module is first imported (wabt parses the text format in a few ms). */
-const scanModule = await compileScan();
-
-async function compileScan(): Promise<WebAssembly.Module> {
-  const source = await readFile(new URL('./finiteCheck.wat', import.meta.url), 'utf8');
-  const parsed = (await wabt()).parseWat('finiteCheck.wat', source, { simd: true });
-  try {
-    parsed.validate();
-    // A copy into a plain ArrayBuffer, which is what WebAssembly.Module's typing asks for.
-    return new WebAssembly.Module(new Uint8Array(parsed.toBinary({}).buffer));
-  } finally {
-    parsed.destroy();
-  }
-}
+/**
+ * Compiled once, when this module is first imported, from finiteCheck.wasm: the binary `npm run
+ * build:kernels` assembles from finiteCheck.wat (server/wasmKernels.test.ts checks that they agree).
+ */
+const scanModule = await WebAssembly.compile(await readFile(new URL('./finiteCheck.wasm', import.meta.url)));
 
 const PAGE_BYTES = 65_536;
 

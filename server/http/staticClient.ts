@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express, { type Express, type Response } from 'express';
+import { REPO_ROOT } from '../repoRoot.js';
 import { setEmbedHeaders } from './embedHeaders.js';
 
 /** `vite build` writes the client here (vite.config.ts). */
-export const DEFAULT_CLIENT_DIR = fileURLToPath(new URL('../../dist/client', import.meta.url));
+export const DEFAULT_CLIENT_DIR = join(REPO_ROOT, 'dist', 'client');
 
 /** URL path -> built page, and the headers it goes with. */
 const PAGES: Record<string, { readonly file: string; readonly headers: (res: Response) => void }> = {

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import wabt from 'wabt';
 
 /**
  * WebAssembly memory that holds a shard's parameters and optimizer slots, so that the update rules run
@@ -29,20 +28,11 @@ interface KernelExports {
   ): void;
 }
 
-/** Compiled once, when this module is first imported (wabt parses the text format in a few ms). */
-const kernelsModule = await compileKernels();
-
-async function compileKernels(): Promise<WebAssembly.Module> {
-  const source = await readFile(new URL('./kernels.wat', import.meta.url), 'utf8');
-  const parsed = (await wabt()).parseWat('kernels.wat', source, { simd: true });
-  try {
-    parsed.validate();
-    // A copy into a plain ArrayBuffer, which is what WebAssembly.Module's typing asks for.
-    return new WebAssembly.Module(new Uint8Array(parsed.toBinary({}).buffer));
-  } finally {
-    parsed.destroy();
-  }
-}
+/**
+ * Compiled once, when this module is first imported, from kernels.wasm: the binary `npm run
+ * build:kernels` assembles from kernels.wat (server/wasmKernels.test.ts checks that they agree).
+ */
+const kernelsModule = await WebAssembly.compile(await readFile(new URL('./kernels.wasm', import.meta.url)));
 
 const PAGE_BYTES = 65_536;
 /** Arrays start on 16-byte boundaries, so that the kernels' 4-float loads never straddle two. */
