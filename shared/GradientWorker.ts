@@ -1,15 +1,19 @@
+/**
+ * The worker loop the Node worker, the browser tab and the tests run: leases units, pulls weights,
+ * pushes gradients, and hands local rounds to LocalRounds. Which refusals it retries, and how long
+ * it waits, is in workerRetryPolicy.ts.
+ */
 import * as tf from '@tensorflow/tfjs';
 import { ErrorCode } from './errors.js';
 import { examplesToTensors } from './examplesTensors.js';
 import { HubRequestError, type HubClient, type PulledWeights } from './HubClient.js';
 import { layoutFromShapes, layoutOfModel, sameLayout, type ParameterLayout } from './layout.js';
-import { LocalTrainer, noProgress, type LocalProgress } from './LocalTrainer.js';
+import { LocalRounds, type Answered } from './LocalRounds.js';
 import { passKnownAnswer } from './knownAnswer.js';
 import { buildModel } from './models.js';
-import { MAX_BATCHES_PER_PUSH, type LocalRoundPlan } from './protocol.js';
-import { computeGradients, readFlatWeights, writeFlatWeights } from './training.js';
+import { computeGradients, writeFlatWeights } from './training.js';
 import { UnitBatches, type UnitPosition } from './UnitBatches.js';
-import { l2Norm, mergeDrift, weightChange } from './weightChange.js';
+import { RETRYABLE, sleep, waitBeforeRetry } from './workerRetryPolicy.js';
 
 export interface StepReport {
   /** Pushes this worker has had accepted (gradients, or local mode's weight changes). */
@@ -58,82 +62,19 @@ export interface WorkerSummary {
   readonly refused: number;
 }
 
-/** Refusals after which the worker simply pulls fresh weights and computes the batch again. */
-const RETRYABLE = new Set<string>([
-  ErrorCode.StaleRound,
-  ErrorCode.NotInRound,
-  ErrorCode.DuplicateInRound,
-  ErrorCode.BackupDropped,
-  // A round no shard applied (a shard lost its sums): the next pull hands out the next round.
-  ErrorCode.RoundAborted,
-  ErrorCode.TooStale,
-  // Only a coordinator restarted from its checkpoint forgets versions it served since: pull again.
-  ErrorCode.FutureVersion,
-  ErrorCode.Paused,
-  ErrorCode.ShuttingDown,
-  // The mode changed between the pull and the push (a gradient in local mode, a change in async or
-  // sync): the next pull says what the mode wants now.
-  ErrorCode.WrongUpdateKind,
-  // A gradient far out of line (a rare honest one, or a fault): the next batch gets a new chance.
-  ErrorCode.Outlier,
-  // A shard process is restarting: wait a moment, then pull fresh weights (it may have gone back to
-  // its last checkpoint).
-  ErrorCode.ShardUnavailable,
-]);
-
-/** How long a worker waits before asking again while the operator has paused training. */
-const PAUSED_RETRY_MS = 2_000;
-/** How long a worker waits before asking again while a shard's process is not answering. */
-const SHARD_RETRY_MS = 1_000;
-/** The push schema's bound on `computeMs`. */
-const MAX_COMPUTE_MS = 3_600_000;
-
-/** Refusals that say "not now": the worker waits this long before it asks again. */
-const WAIT_BEFORE_RETRY_MS = new Map<string, number>([
-  [ErrorCode.Paused, PAUSED_RETRY_MS],
-  [ErrorCode.ShardUnavailable, SHARD_RETRY_MS],
-  // The hub is going down (for a restart, often): the connection drops and reconnects meanwhile.
-  [ErrorCode.ShuttingDown, SHARD_RETRY_MS],
-]);
-
-/** How long to wait after this error before asking again; undefined when it is no "not now". */
-function waitBeforeRetry(error: unknown): number | undefined {
-  return error instanceof HubRequestError ? WAIT_BEFORE_RETRY_MS.get(error.code) : undefined;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A pull's weights and when its answer arrived (performance.now(): a local round's clock starts then). */
-interface Answered {
-  readonly pulled: PulledWeights;
-  readonly at: number;
-}
-
-/** Local mode: the change being built, measured from `start` (the round's weights). */
-interface OpenChange {
-  readonly round: Answered;
-  readonly plan: LocalRoundPlan;
-  readonly start: Float32Array;
-  readonly progress: LocalProgress;
-  /** Of progress.steps, those trained while the previous change was on the network. */
-  readonly overlapSteps: number;
-}
-
 /**
  * The worker's loop, the same in Node and in a browser tab: lease a work unit and fetch its examples,
  * then for each batch pull a weight snapshot, compute the gradient, push it tagged with the versions
  * (and sync round) it was computed from. When a pull answers with a local round's plan, the worker
- * trains those weights itself and pushes its weight change instead (see trainLocally); each pull's
+ * trains those weights itself and pushes its weight change instead (see LocalRounds); each pull's
  * answer decides, so a run may switch modes. The TF.js backend must be set up before `run()`.
  */
 export class GradientWorker {
   private readonly options: GradientWorkerOptions;
   private readonly model: tf.LayersModel;
   private readonly layout: ParameterLayout;
-  /** Local mode's inner optimizer, made at the first local round and kept (with its state) after. */
-  private trainer: LocalTrainer | null = null;
+  /** Local mode: trains a round's weights here and pushes the change (with its own inner optimizer). */
+  private readonly local: LocalRounds;
   /** Reports of pushes accepted while inner steps ran, handed out between steps. */
   private readonly pendingReports: StepReport[] = [];
   private stopping = false;
@@ -152,6 +93,24 @@ export class GradientWorker {
         `this worker's ${config.model} model does not match the hub's parameter layout; reload the page or update the worker`,
       );
     }
+    this.local = new LocalRounds({
+      client: options.client,
+      model: this.model,
+      layout: this.layout,
+      stopping: () => this.stopping,
+      reachedMaxSteps: () => this.reachedMaxSteps(),
+      batchSize: (pulled) => this.batchSize(pulled),
+      pullUntilAnswered: () => this.pullUntilAnswered(),
+      breathe: () => this.breathe(),
+      flushReports: () => this.flushReports(),
+      countAccepted: (examples) => {
+        this.steps++;
+        this.examples += examples;
+        return { steps: this.steps, examples: this.examples };
+      },
+      queueReport: (report) => this.pendingReports.push(report),
+      recoverFrom: (error) => this.recoverFrom(error),
+    });
   }
 
   /** Asks the loop to stop after the current step (in local mode, the current inner step). */
@@ -170,7 +129,7 @@ export class GradientWorker {
         next ??= await this.pull();
         if (next === null) continue;
         if (next.pulled.local !== undefined) {
-          next = await this.trainLocally(next, units);
+          next = await this.local.train(next, units);
           continue;
         }
         units.consume(await this.step(position, next.pulled));
@@ -180,7 +139,7 @@ export class GradientWorker {
       }
       await units.settle();
     } finally {
-      this.trainer?.dispose();
+      this.local.dispose();
       this.model.dispose();
     }
     return { steps: this.steps, examples: this.examples, refused: this.refused };
@@ -237,120 +196,6 @@ export class GradientWorker {
     } catch (error) {
       await this.recoverFrom(error);
       return 0;
-    }
-  }
-
-  /**
-   * Local mode, from a round's weights until a pull answers without a plan (returned, for the gradient
-   * loop) or the loop stops (null). Each round: inner steps on the round's weights until the plan's
-   * steps are done or its time is up, then the change (start - end) is pushed and the next round's
-   * weights pulled, while the worker keeps training from its own weights (at most the plan's steps
-   * more): no volunteer idles on the network. When the next weights W arrive the worker goes on from
-   * W + (what it trained meanwhile), and measures its next change from W, so the overlapped steps
-   * count in the next push (see weightChange.ts). A refused change drops that drift: the worker starts
-   * again from W.
-   */
-  private async trainLocally(first: Answered, units: UnitBatches): Promise<Answered | null> {
-    const { config } = this.options.client;
-    const trainer = (this.trainer ??= new LocalTrainer(this.model, config.optimizer, config.learningRate));
-    writeFlatWeights(this.model, this.layout, first.pulled.weights);
-    let open = openChange(first, noProgress(), 0);
-    for (;;) {
-      const { plan, progress } = open;
-      const batchSize = this.batchSize(open.round.pulled);
-      const steps = Math.max(1, plan.steps);
-      const deadline = plan.trainMs === undefined ? Infinity : open.round.at + plan.trainMs;
-      await trainer.train(units, progress, {
-        batchSize,
-        // At least one step: a change of none would carry nothing (and localSteps must be positive).
-        more: () =>
-          !this.stopping &&
-          (progress.steps === 0 || (progress.steps < steps && performance.now() < deadline)),
-        between: () => this.breathe(),
-      });
-      if (this.stopping) return null;
-
-      const atPush = await readFlatWeights(this.model, this.layout);
-      const pushing = this.pushChange(open, weightChange(open.start, atPush), units.unitId);
-      const exchange = pushing.then(async (accepted) => {
-        if (this.stopping || this.reachedMaxSteps()) return null;
-        const answered = await this.pullUntilAnswered();
-        return answered && { accepted, answered };
-      });
-      let settled = false;
-      // Marks the end either way; the outcome (or error) is taken from `exchange` below.
-      void exchange.then(
-        () => (settled = true),
-        () => (settled = true),
-      );
-      const overlap = noProgress();
-      await trainer.train(units, overlap, {
-        batchSize,
-        more: () => !settled && !this.stopping && overlap.steps < steps,
-        between: () => this.breathe(),
-      });
-      if (this.stopping) {
-        // The push is on its way: count it, but do not wait for the next round.
-        await pushing;
-        this.flushReports();
-        return null;
-      }
-      const outcome = await exchange;
-      this.flushReports();
-      if (outcome === null) return null;
-      const { accepted, answered } = outcome;
-      if (answered.pulled.local === undefined) return answered;
-      const next = answered.pulled.weights;
-      if (accepted && overlap.steps > 0) {
-        const current = await readFlatWeights(this.model, this.layout);
-        writeFlatWeights(this.model, this.layout, mergeDrift(next, current, atPush));
-        open = openChange(answered, overlap, overlap.steps);
-      } else {
-        writeFlatWeights(this.model, this.layout, next);
-        open = openChange(answered, noProgress(), 0);
-      }
-    }
-  }
-
-  /** Pushes a local round's weight change. Resolves to whether the hub accepted it. */
-  private async pushChange(
-    open: OpenChange,
-    change: Float32Array,
-    unitId: number | undefined,
-  ): Promise<boolean> {
-    const { progress, round } = open;
-    const loss = progress.lossSum / progress.steps;
-    try {
-      const reply = await this.options.client.push({
-        gradient: change,
-        versions: round.pulled.versions,
-        round: round.pulled.round,
-        localSteps: progress.steps,
-        examples: progress.examples,
-        loss,
-        unitId,
-        batches: replayable(open, progress),
-        // Every inner step's time over every example: the hub's ms per example, as for a gradient.
-        computeMs: Math.min(progress.computeMs, MAX_COMPUTE_MS),
-      });
-      this.steps++;
-      this.examples += progress.examples;
-      // Handed out between inner steps, when no step's tensors are alive (pages sample numTensors).
-      this.pendingReports.push({
-        steps: this.steps,
-        globalStep: reply.globalStep,
-        loss,
-        examples: this.examples,
-        staleness: reply.staleness,
-        round: round.pulled.round,
-        localSteps: progress.steps,
-        overlapSteps: open.overlapSteps,
-        changeNorm: l2Norm(change),
-      });
-      return true;
-    } catch (error) {
-      await this.recoverFrom(error);
-      return false;
     }
   }
 
@@ -430,23 +275,4 @@ export class GradientWorker {
   private flushReports(): void {
     for (const report of this.pendingReports.splice(0)) this.options.onStep?.(report);
   }
-}
-
-/**
- * The batches a spot check can replay this change from, or undefined. A change with overlapped steps
- * is not replayable: those steps started from this worker's own weights of the previous round, which
- * the hub does not hold, and a replay from the round's weights failed honest workers (measured). A
- * very long round's list would pass the schema's bound. Either goes without a list, unchecked.
- */
-function replayable(open: OpenChange, progress: LocalProgress): [number, number, number][] | undefined {
-  const { batches } = progress;
-  if (open.overlapSteps > 0 || batches === undefined || batches.length > MAX_BATCHES_PER_PUSH)
-    return undefined;
-  return batches;
-}
-
-function openChange(round: Answered, progress: LocalProgress, overlapSteps: number): OpenChange {
-  const plan = round.pulled.local;
-  if (plan === undefined) throw new Error('a local round needs a pull with a plan');
-  return { round, plan, start: round.pulled.weights, progress, overlapSteps };
 }
