@@ -39,6 +39,8 @@ export class PeriodicEvaluation {
     this.timer.unref();
   }
 
+  private closed = false;
+
   get latest(): Evaluation | null {
     return this.latestResult;
   }
@@ -56,12 +58,16 @@ export class PeriodicEvaluation {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
   }
 
   private tick(): void {
     if (this.running) return;
-    this.run().catch(this.options.onError);
+    // A periodic evaluation cut short by the hub's shutdown (its Evaluator closed) is no error.
+    this.run().catch((error: unknown) => {
+      if (!this.closed) this.options.onError(error);
+    });
   }
 
   private run(): Promise<Evaluation> {
