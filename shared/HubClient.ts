@@ -1,52 +1,29 @@
-import { io, type Socket } from 'socket.io-client';
-import { ErrorCode, type HubErrorBody } from './errors.js';
+/**
+ * The protocol's requests (pull, push, leases, the known-answer check, examples) and their codecs,
+ * retried across reconnects as each one allows. The socket, the session and reconnecting are
+ * HubConnection's; replies become values or HubRequestErrors in hubReplies.ts.
+ */
 import { decodeExamples, type Examples } from './examplesCodec.js';
 import { bytesToFloats, floatsToBytes } from './floatCodec.js';
 import { floatsToHalfBytes } from './halfCodec.js';
 import {
-  PROTOCOL_VERSION,
-  type ClientToServerEvents,
-  type LocalRoundPlan,
-  type PulledBody,
-  type PushRequest,
-  type Reply,
-  type RunConfig,
-  type ServerToClientEvents,
-  type WorkUnit,
+  DEFAULT_ACK_TIMEOUT_MS,
+  HubConnection,
+  type ConnectionState,
+  type HubClientOptions,
+} from './HubConnection.js';
+import { HubRequestError, isNotRegistered, unwrap } from './hubReplies.js';
+import type {
+  ClientToServerEvents,
+  LocalRoundPlan,
+  PulledBody,
+  PushRequest,
+  RunConfig,
+  WorkUnit,
 } from './protocol.js';
 
-/** A refusal from the hub (named code) or a failure to reach it (code 'UNREACHABLE' / 'TIMEOUT'). */
-export class HubRequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HubRequestError';
-  }
-}
-
-export interface HubClientOptions {
-  /** The hub's base URL, e.g. http://127.0.0.1:8080 */
-  readonly url: string;
-  readonly backend: string;
-  readonly device?: string;
-  /** How long to wait for an answer to one request (sync pushes add the round timeout). */
-  readonly ackTimeoutMs?: number;
-  /**
-   * Reconnect (with backoff) when the connection drops, say hello again, and retry the requests that
-   * were in flight; a retried push keeps its id, so the hub applies it at most once. Default: off
-   * (the connection ends; see onDisconnect).
-   */
-  readonly reconnect?: boolean;
-  /**
-   * The identity an earlier session was issued (a browser keeps it in localStorage): the hub gives
-   * back the volunteer's trust. Absent: the hub issues one, kept for every reconnect (`identity`).
-   */
-  readonly identity?: string;
-  /** A display name for the hub's leaderboard (1-32 letters, digits, spaces, `_ . -`). */
-  readonly name?: string;
-}
+export { HubRequestError } from './hubReplies.js';
+export type { ConnectionState, HubClientOptions } from './HubConnection.js';
 
 /** The hub's known-answer check: compute the gradient of `examples` at `weights`, answer with it. */
 export interface KnownAnswerCheck {
@@ -54,8 +31,6 @@ export interface KnownAnswerCheck {
   readonly weights: Float32Array;
   readonly examples: Examples;
 }
-
-export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
 
 export interface PulledWeights {
   readonly weights: Float32Array;
@@ -79,12 +54,9 @@ export interface PushOutcome {
   readonly pulled?: PulledWeights;
 }
 
-type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 type RequestEvent = 'pull' | 'push' | 'unit:lease' | 'unit:complete' | 'check:get' | 'check:answer';
 type AckReply<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
 type ReplyBody<E extends keyof ClientToServerEvents> = Extract<AckReply<E>, { ok: true }>;
-
-const DEFAULT_ACK_TIMEOUT_MS = 30_000;
 
 /** A random id, so that push ids stay unique across reconnects and hub restarts. */
 function randomId(): string {
@@ -97,108 +69,53 @@ function randomId(): string {
  * through this class. Websocket transport only (polling would move binary as base64).
  */
 export class HubClient {
-  private readonly socket: HubSocket;
-  private readonly options: HubClientOptions;
+  private readonly connection: HubConnection;
   private readonly clientId = randomId();
   private pushCounter = 0;
-  private session: Session;
-  /** Resolves while registered; replaced by a pending one while reconnecting. */
-  private registered: Promise<void> = Promise.resolve();
-  private markRegistered: () => void = () => undefined;
-  private state: ConnectionState = 'connected';
-  private readonly stateListeners = new Set<(state: ConnectionState, detail: string) => void>();
-  /** Incremented by every successful hello after the first: the hub has forgotten earlier leases. */
-  private sessionNumber = 0;
-  /** A hello in progress after the hub said NOT_REGISTERED (registerAgain). */
-  private rejoining: Promise<void> | null = null;
 
-  private constructor(socket: HubSocket, options: HubClientOptions, session: Session) {
-    this.socket = socket;
-    this.options = options;
-    this.session = session;
-    socket.on('disconnect', (reason) => this.onConnectionLost(reason));
-    socket.on('connect', () => void this.onReconnected());
+  private constructor(connection: HubConnection) {
+    this.connection = connection;
   }
 
   static async connect(options: HubClientOptions): Promise<HubClient> {
-    const socket: HubSocket = io(options.url, {
-      transports: ['websocket'],
-      // The first connection fails fast; reconnection is switched on once it has succeeded.
-      reconnection: false,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 5_000,
-      timeout: options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('connect_error', (error: Error & { data?: { code?: unknown } }) => {
-          // A refusal by the hub (a ban) carries its code; anything else means the hub is not there.
-          const code = error.data?.code;
-          reject(
-            typeof code === 'string'
-              ? new HubRequestError(
-                  code,
-                  `the hub at ${options.url} refused the connection: ${error.message}`,
-                )
-              : new HubRequestError(
-                  'UNREACHABLE',
-                  `cannot reach the hub at ${options.url}: ${error.message}`,
-                ),
-          );
-        });
-      });
-      const session = await hello(socket, options, options.identity);
-      socket.io.reconnection(options.reconnect ?? false);
-      return new HubClient(socket, options, session);
-    } catch (error) {
-      socket.disconnect();
-      throw error;
-    }
+    return new HubClient(await HubConnection.open(options));
   }
 
   get workerId(): string {
-    return this.session.workerId;
+    return this.connection.session.workerId;
   }
 
   get config(): RunConfig {
-    return this.session.config;
+    return this.connection.session.config;
   }
 
   /** The volunteer's public name (as /api/status and /api/volunteers show it). */
   get volunteer(): string {
-    return this.session.volunteer;
+    return this.connection.session.volunteer;
   }
 
   /** The volunteer's identity token from the hub: keep it to be known again (it is a secret). */
   get identity(): string {
-    return this.session.identity;
+    return this.connection.session.identity;
   }
 
   get connected(): boolean {
-    return this.state === 'connected';
+    return this.connection.state === 'connected';
   }
 
   /** Changes after each reconnect: leases and sync rounds of an earlier session are gone. */
   get sessionId(): number {
-    return this.sessionNumber;
+    return this.connection.sessionId;
   }
 
   /** Calls `listener` once when the connection to the hub is lost for good (or, without `reconnect`, at all). */
   onDisconnect(listener: (reason: string) => void): void {
-    const wrapped = (state: ConnectionState, detail: string) => {
-      if (state === 'closed' || (state === 'reconnecting' && !this.options.reconnect)) {
-        this.stateListeners.delete(wrapped);
-        listener(detail);
-      }
-    };
-    this.stateListeners.add(wrapped);
+    this.connection.onDisconnect(listener);
   }
 
   /** Calls `listener` on every change of connection state. Returns a function that unsubscribes. */
   onStateChange(listener: (state: ConnectionState, detail: string) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.connection.onStateChange(listener);
   }
 
   async pull(selection: { shards?: number[]; keys?: string[] } = {}): Promise<PulledWeights> {
@@ -256,7 +173,7 @@ export class HubClient {
 
   /** Downloads a work unit's examples (binary over HTTP). */
   async fetchExamples(unit: WorkUnit): Promise<Examples> {
-    const url = new URL(unit.url, this.options.url);
+    const url = new URL(unit.url, this.connection.options.url);
     const response = await fetch(url);
     if (!response.ok) {
       throw new HubRequestError(
@@ -268,8 +185,7 @@ export class HubClient {
   }
 
   close(): void {
-    this.setState('closed', 'closed by the client');
-    this.socket.disconnect();
+    this.connection.close();
   }
 
   private async request<E extends RequestEvent>(
@@ -278,156 +194,34 @@ export class HubClient {
     extraTimeoutMs: number,
     retryAfterReconnect: boolean,
   ): Promise<ReplyBody<E>> {
-    const timeoutMs = (this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS) + extraTimeoutMs;
+    const { connection } = this;
+    const { options } = connection;
+    const timeoutMs = (options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS) + extraTimeoutMs;
     for (;;) {
-      if (this.state === 'closed') throw new HubRequestError('UNREACHABLE', `${event}: the client is closed`);
-      await this.registered;
-      const sentIn = this.sessionNumber;
+      if (connection.state === 'closed')
+        throw new HubRequestError('UNREACHABLE', `${event}: the client is closed`);
+      await connection.registered;
+      const sentIn = connection.sessionId;
       let reply: unknown;
       try {
-        reply = await this.emitUnlessDisconnected(event, payload, timeoutMs);
+        reply = await connection.emitUnlessDisconnected(event, payload, timeoutMs);
       } catch (error) {
         // Read afresh: the state may have changed while the request was in flight.
-        const state = this.state as ConnectionState;
+        const state = connection.state as ConnectionState;
         const lost = state !== 'connected';
-        if (lost && retryAfterReconnect && this.options.reconnect && state !== 'closed') continue;
+        if (lost && retryAfterReconnect && options.reconnect && state !== 'closed') continue;
         const reason = lost ? 'the connection was lost' : `no answer within ${timeoutMs} ms`;
         throw new HubRequestError(lost ? 'UNREACHABLE' : 'TIMEOUT', `${event}: ${reason} (${error})`);
       }
-      if (isNotRegistered(reply) && this.options.reconnect) {
+      if (isNotRegistered(reply) && options.reconnect) {
         // The hub forgot this worker while the socket stayed up: a coordinator behind a gateway was
         // restarted, or a standby took over. Register again and carry on, as after a reconnect.
-        await this.registerAgain(sentIn);
+        await connection.registerAgain(sentIn);
         if (retryAfterReconnect) continue;
       }
       return unwrap(event, reply as AckReply<E>);
     }
   }
-
-  /**
-   * Says hello again on the open socket (once for all the requests refused together: a request sent
-   * in an earlier session is simply retried). Leases and rounds of the old session are gone, as
-   * after a reconnect (`sessionId` changes).
-   */
-  private registerAgain(sentIn: number): Promise<void> {
-    if (sentIn !== this.sessionNumber) return Promise.resolve();
-    this.rejoining ??= (async () => {
-      try {
-        this.registered = new Promise((resolve) => (this.markRegistered = resolve));
-        this.setState('reconnecting', 'the hub no longer knows this worker; saying hello again');
-        await this.rehello();
-      } finally {
-        this.rejoining = null;
-      }
-    })();
-    return this.rejoining;
-  }
-
-  /** Emits with an ack timeout; rejects at once when the connection drops meanwhile. */
-  private emitUnlessDisconnected(event: string, payload: unknown, timeoutMs: number): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const onLost = () => reject(new Error('disconnected'));
-      this.socket.once('disconnect', onLost);
-      // socket.io's typed emitWithAck cannot follow a generic event name; the reply type is fixed by
-      // ClientToServerEvents[E] all the same.
-      const emitter = this.socket.timeout(timeoutMs) as unknown as {
-        emitWithAck(e: string, p: unknown): Promise<unknown>;
-      };
-      emitter.emitWithAck(event, payload).then(
-        (reply) => {
-          this.socket.off('disconnect', onLost);
-          resolve(reply);
-        },
-        (error: unknown) => {
-          this.socket.off('disconnect', onLost);
-          reject(error);
-        },
-      );
-    });
-  }
-
-  private onConnectionLost(reason: string): void {
-    if (this.state === 'closed') return;
-    // Messages socket.io buffered while offline would reach the hub before the new hello.
-    this.socket.sendBuffer = [];
-    this.registered = new Promise((resolve) => (this.markRegistered = resolve));
-    if (!this.options.reconnect) {
-      this.setState('closed', reason);
-      return;
-    }
-    this.setState('reconnecting', reason);
-    // A disconnect the server asked for is not retried by socket.io itself.
-    if (reason === 'io server disconnect')
-      setTimeout(() => this.state !== 'closed' && this.socket.connect(), 1_000);
-  }
-
-  private async onReconnected(): Promise<void> {
-    if (this.state !== 'reconnecting') return;
-    await this.rehello();
-  }
-
-  /** Hello on the current socket; the new session replaces the old, or the client closes. */
-  private async rehello(): Promise<void> {
-    try {
-      const session = await hello(this.socket, this.options, this.identity);
-      if (session.config.model !== this.config.model || session.config.params !== this.config.params) {
-        this.setState('closed', `the hub now trains ${session.config.model}; start again`);
-        this.socket.disconnect();
-        return;
-      }
-      this.session = session;
-      this.sessionNumber++;
-      this.setState('connected', `reconnected as ${session.workerId}`);
-      this.markRegistered();
-    } catch (error) {
-      this.setState(
-        'closed',
-        `hello after reconnecting failed: ${error instanceof Error ? error.message : error}`,
-      );
-      this.socket.disconnect();
-    }
-  }
-
-  private setState(state: ConnectionState, detail: string): void {
-    if (this.state === state || this.state === 'closed') return;
-    this.state = state;
-    if (state === 'closed') this.markRegistered(); // release waiters; they see 'closed' and stop
-    for (const listener of [...this.stateListeners]) listener(state, detail);
-  }
-}
-
-interface Session {
-  readonly workerId: string;
-  readonly identity: string;
-  readonly volunteer: string;
-  readonly config: RunConfig;
-}
-
-async function hello(
-  socket: HubSocket,
-  options: HubClientOptions,
-  identity: string | undefined,
-): Promise<Session> {
-  const reply = await socket.timeout(options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS).emitWithAck('hello', {
-    protocolVersion: PROTOCOL_VERSION,
-    backend: options.backend,
-    device: options.device,
-    identity,
-    name: options.name,
-  });
-  const { workerId, config, identity: issued, volunteer } = unwrap('hello', reply);
-  return { workerId, config, identity: issued, volunteer };
-}
-
-function isNotRegistered(reply: unknown): boolean {
-  const body = reply as Reply<object>;
-  return !body.ok && (body as Extract<Reply<object>, { ok: false }>).error.code === ErrorCode.NotRegistered;
-}
-
-function unwrap<R extends Reply<object>>(event: string, reply: R): Extract<R, { ok: true }> {
-  if (reply.ok) return reply as Extract<R, { ok: true }>;
-  const error: HubErrorBody = (reply as Extract<Reply<object>, { ok: false }>).error;
-  throw new HubRequestError(error.code, `${event} refused: ${error.code}: ${error.message}`);
 }
 
 function pulledWeights(body: PulledBody): PulledWeights {
