@@ -9,7 +9,7 @@ import { describeTab, expect, test, waitForSteps } from './fixtures.js';
 const WINDOWS_EACH = 3;
 const WINDOW_MS = 3_000;
 
-test('a tab behind another one (visible, not drawn) trains as fast as in front', async ({
+test('a tab behind another one (visible, not drawn) keeps training, its steps not paced by the frames it gets', async ({
   startHub,
   openWorker,
 }) => {
@@ -30,11 +30,14 @@ test('a tab behind another one (visible, not drawn) trains as fast as in front',
     tab.page.evaluate(() => ({
       at: performance.now(),
       examples: window.__worker!.status().examples,
+      steps: window.__worker!.status().steps,
       frames: (window as any).__frames.frames as number,
     }));
 
   const rates = { front: [] as number[], behind: [] as number[] };
   const frames = { front: [] as number[], behind: [] as number[] };
+  /** Behind: the steps and the animation frames of each window. */
+  const behind: { steps: number; frames: number }[] = [];
   for (let i = 0; i < 2 * WINDOWS_EACH; i++) {
     const side = i % 2 === 0 ? 'front' : 'behind';
     await (side === 'front' ? tab.page : other).bringToFront();
@@ -45,6 +48,7 @@ test('a tab behind another one (visible, not drawn) trains as fast as in front',
     const seconds = (b.at - a.at) / 1000;
     rates[side].push((b.examples - a.examples) / seconds);
     frames[side].push((b.frames - a.frames) / seconds);
+    if (side === 'behind') behind.push({ steps: b.steps - a.steps, frames: b.frames - a.frames });
   }
   const ratio = median(rates.behind) / median(rates.front);
   for (const side of ['front', 'behind'] as const) {
@@ -58,7 +62,9 @@ test('a tab behind another one (visible, not drawn) trains as fast as in front',
   // The state this is about: still 'visible', but (nearly) no frames behind the other tab.
   expect(await tab.page.evaluate(() => document.visibilityState)).toBe('visible');
   for (const f of frames.behind) expect(f).toBeLessThanOrEqual(2);
-  expect(ratio).toBeGreaterThanOrEqual(0.7);
+  // And the loop does not wait for them: a worker that waited for a frame between steps takes at most
+  // one step per frame (+1). How fast it trains is the machine's (logged above; speed is the bench's).
+  for (const w of behind) expect(w.steps).toBeGreaterThan(2 * (w.frames + 1));
   expect((await tab.status()).phase).toBe('training');
 });
 

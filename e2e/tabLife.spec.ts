@@ -163,6 +163,9 @@ async function screenshot(page: Page, name: string): Promise<void> {
 interface MeasuredWindow {
   readonly hidden: boolean;
   readonly examplesPerSec: number;
+  /** Steps trained and timer wake-ups over the window (counts). */
+  readonly steps: number;
+  readonly timerWakeUps: number;
   readonly framesPerSec: number;
   /** Wake-ups of a 100 ms setInterval: 10/s unthrottled. */
   readonly timerWakeUpsPerSec: number;
@@ -175,7 +178,7 @@ const WINDOW_MS = 3_000;
 /** Time for the tab to settle after a switch (the step in flight, the first yields). */
 const SETTLE_MS = 500;
 
-test('a truly hidden tab trains as fast as a visible one (measured side by side)', async ({
+test('a truly hidden tab keeps training, its steps not paced by its throttled timers (side by side with visible)', async ({
   startHub,
   chromium,
 }) => {
@@ -198,6 +201,7 @@ test('a truly hidden tab trains as fast as a visible one (measured side by side)
     tab.evaluate(() => ({
       at: performance.now(),
       examples: window.__worker!.status().examples,
+      steps: window.__worker!.status().steps,
       ...(window as unknown as { __counts: { frames: number; timers: number } }).__counts,
     }));
 
@@ -216,6 +220,8 @@ test('a truly hidden tab trains as fast as a visible one (measured side by side)
     windows.push({
       hidden,
       examplesPerSec: (b.examples - a.examples) / seconds,
+      steps: b.steps - a.steps,
+      timerWakeUps: b.timers - a.timers,
       framesPerSec: (b.frames - a.frames) / seconds,
       timerWakeUpsPerSec: (b.timers - a.timers) / seconds,
     });
@@ -241,8 +247,11 @@ test('a truly hidden tab trains as fast as a visible one (measured side by side)
   for (const w of side(true)) {
     expect(w.framesPerSec).toBe(0);
     expect(w.timerWakeUpsPerSec).toBeLessThanOrEqual(2);
+    // And the loop does not wait on those timers: a worker that yielded with setTimeout between
+    // steps takes at most one step per wake-up (+1). How fast it trains is the machine's (logged
+    // above; speed is the bench's).
+    expect(w.steps).toBeGreaterThan(2 * (w.timerWakeUps + 1));
   }
-  expect(ratio).toBeGreaterThanOrEqual(0.7);
   // Hidden is not gone: the tab kept its place at the hub (and its lease) throughout.
   const view = await status(tab);
   expect(view.phase).toBe('training');
