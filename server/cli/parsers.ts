@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { shardSubject } from '../cluster/subjects.js';
 
 /** commander argument parsers that reject bad values with a message naming the accepted range. */
 export function integerIn(min: number, max: number): (value: string) => number {
@@ -32,6 +33,11 @@ export function secondsToMs(value: string): number {
   return Math.round(positiveNumber(value) * 1000);
 }
 
+/** A flag given in seconds and kept in milliseconds; --help shows its default in seconds. */
+export function secondsOption(flags: string, description: string, defaultMs: number): Option {
+  return new Option(flags, description).default(defaultMs, String(defaultMs / 1000)).argParser(secondsToMs);
+}
+
 export function httpUrl(value: string): string {
   try {
     const url = new URL(value);
@@ -51,4 +57,16 @@ export function natsUrl(value: string): string {
     // fall through to the error below
   }
   throw new InvalidArgumentError(`expected a NATS URL such as nats://127.0.0.1:4222, got "${value}".`);
+}
+
+/** A NATS subject prefix (--subject-prefix): what the cluster's subjects accept. */
+export function natsSubjectPrefix(value: string): string {
+  try {
+    shardSubject(value, 0);
+    return value;
+  } catch {
+    throw new InvalidArgumentError(
+      `expected dot-separated tokens of letters, digits, _ and - (no spaces or wildcards), got "${value}".`,
+    );
+  }
 }

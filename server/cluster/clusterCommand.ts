@@ -1,10 +1,10 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { MODEL_NAMES, type ModelName } from '../../shared/models.js';
 import { TRAINING_MODES, type TrainingMode } from '../../shared/protocol.js';
-import { integerIn, positiveNumber } from '../cli/parsers.js';
+import { integerIn, natsSubjectPrefix, positiveNumber } from '../cli/parsers.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../optimizers/updateRules.js';
 import { DEFAULT_HUB_OPTIONS as D } from '../options.js';
-import { DEFAULT_SUBJECT_PREFIX, shardSubject } from './subjects.js';
+import { DEFAULT_SUBJECT_PREFIX } from './subjects.js';
 
 /** `npm run cluster -- …`: a whole cluster on this machine, as its parts would run on several. */
 export interface ClusterCommandLine {
@@ -80,7 +80,7 @@ export function parseClusterCommandLine(argv: readonly string[]): ClusterCommand
     .addOption(
       new Option('--subject-prefix <prefix>', 'NATS subjects of this run')
         .default(DEFAULT_SUBJECT_PREFIX)
-        .argParser(subjectPrefix),
+        .argParser(natsSubjectPrefix),
     )
     .addOption(
       new Option(
@@ -161,15 +161,4 @@ export function passThroughProblem(extra: readonly string[]): string | null {
     if ((RUN_FLAGS as readonly string[]).includes(name)) return `give ${name} before the --, not after it`;
   }
   return null;
-}
-
-function subjectPrefix(value: string): string {
-  try {
-    shardSubject(value, 0);
-    return value;
-  } catch {
-    throw new InvalidArgumentError(
-      `expected dot-separated tokens of letters, digits, _ and - (no spaces or wildcards), got "${value}".`,
-    );
-  }
 }
