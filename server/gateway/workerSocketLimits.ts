@@ -22,7 +22,9 @@ const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 export function workerSocketOptions(params: number): Partial<ServerOptions> {
   return {
     transports: ['websocket'],
-    // Deflate costs 20-30x throughput and shrinks float32 gradients by under 10%, measured on this machine (README, Benchmark).
+    // No per-message deflate, as in the raw `ws` arm the bench compares the hub with (bench figure 1).
+    // What deflate would cost or save on gradients is not measured in this repository
+    // (docs/architecture.md, "Figures the code cited without a measurement in the repository").
     perMessageDeflate: false,
     // The default (1 MB) silently disconnects a socket whose push is larger: size it from the model.
     maxHttpBufferSize: params * 4 + MESSAGE_OVERHEAD_BYTES,
