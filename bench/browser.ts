@@ -165,16 +165,39 @@ export class BenchBrowser {
     }
   }
 
+  /**
+   * `url` in a tab of its own (`viewport` sized), `initScript` run in it before the page's own
+   * scripts: for a phase that drives a page the bench has no wrapper for (the dashboard).
+   */
+  async openPage(
+    label: string,
+    url: string,
+    options: { viewport: { width: number; height: number }; initScript?: () => void },
+  ): Promise<{ page: Page; close(): Promise<void> }> {
+    const { page, context } = await this.newPage(label, options.viewport);
+    try {
+      if (options.initScript) await page.addInitScript(options.initScript);
+      await page.goto(url);
+      return { page, close: () => context.close() };
+    } catch (error) {
+      await context.close();
+      throw error;
+    }
+  }
+
   async close(): Promise<void> {
     await this.browser.close();
   }
 
-  private async newPage(label: string): Promise<{
+  private async newPage(
+    label: string,
+    viewport = { width: 960, height: 900 },
+  ): Promise<{
     page: Page;
     context: BrowserContext;
     throttleCpu: (rate: number) => Promise<void>;
   }> {
-    const context = await this.browser.newContext({ viewport: { width: 960, height: 900 } });
+    const context = await this.browser.newContext({ viewport });
     const page = await context.newPage();
     page.on('pageerror', (error) => console.error(`[${label} tab] page error: ${error.message}`));
     // The emulation lasts as long as the DevTools session that set it: keep one per tab.

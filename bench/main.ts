@@ -7,6 +7,7 @@ import { measureApply } from './apply.js';
 import { BenchBrowser } from './browser.js';
 import { measureCompression } from './compression.js';
 import { measureCoordinatorCost } from './coordinatorCost.js';
+import { measureDashboard } from './dashboard.js';
 import { measureGateways } from './gateways.js';
 import type { Log } from './log.js';
 import type { BenchResults } from './results.js';
@@ -31,6 +32,7 @@ const PHASES = [
   'coordinator',
   'scale',
   'sync-lr',
+  'dashboard',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -42,7 +44,7 @@ const program = new Command('npm run bench --')
       'overhead, time to accuracy, many volunteers, compression; a cluster on NATS with one gateway ' +
       'against two (issue 9), and the coordinator CPU per push and per round in each mode; scale over emulated home links with throttled tabs, per mode ' +
       '(issue 13); and sync rounds with and without the learning rate x workers, per optimizer ' +
-      '(issue 14). Prints a table and writes the same ' +
+      "(issue 14); and the dashboard's updates/s and long tasks while volunteers push. Prints a table and writes the same " +
       'figures as JSON. `npm run bench` builds the client first (the browser phases need dist/client).',
   )
   .option(
@@ -141,6 +143,7 @@ const results: BenchResults = {
   coordinatorCost: null,
   scale: null,
   syncLrScaling: null,
+  dashboard: null,
   errors: {},
 };
 
@@ -259,6 +262,12 @@ try {
     `sync mode with ${settings.syncLrScaling.workers.join(', ')} Node workers, lr x workers or not, adam and sgd, ` +
       `test accuracy after ${settings.syncLrScaling.examples} examples`,
     () => measureSyncLrScaling(settings, detail),
+  );
+  await phase(
+    'dashboard',
+    'dashboard',
+    `the dashboard's updates/s and long tasks while ${settings.dashboard.volunteers} simulated volunteers push`,
+    async () => measureDashboard(await sharedBrowser(), settings, detail),
   );
 } finally {
   await (browser as BenchBrowser | null)?.close();

@@ -18,7 +18,8 @@ type FigurePhase =
   | 'gateways'
   | 'coordinatorCost'
   | 'scale'
-  | 'syncLrScaling';
+  | 'syncLrScaling'
+  | 'dashboard';
 
 /** A figure's lines: its heading, then its tables from the phase's result, or why there is none. */
 export function section<P extends FigurePhase>(

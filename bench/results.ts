@@ -28,6 +28,7 @@ export interface BenchResults {
   coordinatorCost: CoordinatorCostResult | null;
   scale: ScaleResult | null;
   syncLrScaling: SyncLrScalingResult | null;
+  dashboard: DashboardResult | null;
   /** Phase name -> error message, for the phases that failed. */
   readonly errors: Record<string, string>;
 }
@@ -368,4 +369,44 @@ export interface ScaleWireRow {
   readonly exchangeBytesPerExample: number | null;
   readonly dataBytesPerExample: number | null;
   readonly totalBytesPerExample: number | null;
+}
+
+/** Figure 10: the dashboard at `/` taking updates while simulated volunteers push. */
+export interface DashboardResult {
+  /** Simulated volunteers (HubClients in the bench process) pushing throughout. */
+  readonly volunteers: number;
+  readonly model: string;
+  /** The hub's test evaluation while measured (its defaults: the dashboard draws each one). */
+  readonly evalIntervalMs: number;
+  readonly evalExamples: number;
+  /** How often the hub sends viewers an update (its default): the most updates/s there can be. */
+  readonly updateIntervalMs: number;
+  readonly viewport: { readonly width: number; readonly height: number };
+  /** Seconds each window was meant to last (it opens and closes on an update). */
+  readonly windowSeconds: number;
+  /** Medians over the windows. */
+  readonly updatesPerSec: number;
+  readonly longestTaskMs: number;
+  /** Time in long tasks (> 50 ms) over the window's time, 0..1. */
+  readonly longTaskShare: number;
+  /** The worst window's longest task. */
+  readonly worstLongestTaskMs: number;
+  readonly windows: readonly DashboardWindow[];
+  /** Pushes the volunteers had accepted per second, and refused, over the windows. */
+  readonly pushesPerSec: number;
+  readonly refused: number;
+  /** Long tasks from opening the page to the first window (loading, the first 50 rows). */
+  readonly loadLongTasks: number;
+  readonly loadLongestTaskMs: number;
+}
+
+export interface DashboardWindow {
+  readonly seconds: number;
+  readonly updates: number;
+  /** How far the global step the page shows moved over the window (training went on). */
+  readonly steps: number;
+  readonly updatesPerSec: number;
+  readonly longTasks: number;
+  readonly longestTaskMs: number;
+  readonly longTaskShare: number;
 }

@@ -78,6 +78,14 @@ export interface BenchSettings {
     readonly target: number;
     readonly reps: number;
   };
+  readonly dashboard: {
+    /** Simulated volunteers, each pulling and pushing about 5 times a second. */
+    readonly volunteers: number;
+    /** After the page lists every volunteer, before the first window. */
+    readonly warmupSeconds: number;
+    readonly seconds: number;
+    readonly windows: number;
+  };
   /** Test examples behind every accuracy figure (the first N of MNIST's 10,000). */
   readonly testExamples: number;
 }
@@ -104,6 +112,7 @@ export const FULL: BenchSettings = {
   },
   // 15 arms x 2: ~30 s each here (~1,400 examples/s with the measurements): ~15 minutes.
   syncLrScaling: { workers: [2, 4, 8], examples: 40_960, everyExamples: 5_120, target: 0.95, reps: 2 },
+  dashboard: { volunteers: 50, warmupSeconds: 3, seconds: 12, windows: 3 },
   testExamples: 10_000,
 };
 
@@ -127,5 +136,6 @@ export const QUICK: BenchSettings = {
     reps: 1,
   },
   syncLrScaling: { workers: [2, 8], examples: 10_240, everyExamples: 2_560, target: 0.9, reps: 1 },
+  dashboard: { volunteers: 50, warmupSeconds: 2, seconds: 6, windows: 3 },
   testExamples: 10_000,
 };

@@ -4,6 +4,7 @@
  * capacityFigures, scaleFigures), with the Markdown table and cells of markdownTable.
  */
 import { coordinatorCostFigure, gatewaysFigure, volunteersFigure } from './capacityFigures.js';
+import { dashboardFigure } from './dashboardTable.js';
 import { applyFigure, transportFigure, workerOverheadFigure } from './hotPathFigures.js';
 import type { BenchResults } from './results.js';
 import { scaleFigure } from './scaleFigures.js';
@@ -23,6 +24,7 @@ const FIGURES: readonly ((r: BenchResults) => string[])[] = [
   coordinatorCostFigure,
   scaleFigure,
   syncLrScalingFigure,
+  dashboardFigure,
 ];
 
 /** The results as the tables `npm run bench` prints (Markdown, so they paste into notes as they are). */
