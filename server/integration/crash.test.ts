@@ -64,6 +64,12 @@ async function status(url: string): Promise<HubStatus | undefined> {
 }
 
 const CHECKPOINT_LINE = /^checkpoint: step (\d+), test accuracy (\d\.\d+) ->/;
+/**
+ * The kill comes after a checkpoint past this step: trained weights, optimizer state and a data cursor
+ * far from the fresh ones (the resume is checked bit for bit against the checkpoint, so any step
+ * past the first would do; 60 is a few seconds of two workers, where 300 took ~18 s).
+ */
+const KILL_AFTER_STEP = 60;
 
 it('killed with SIGKILL, the hub resumes from its last checkpoint and the workers carry on by themselves', async () => {
   dir = await mkdtemp(join(tmpdir(), 'hub-crash-'));
@@ -90,8 +96,8 @@ it('killed with SIGKILL, the hub resumes from its last checkpoint and the worker
   const checkpointed = () =>
     first.lines.map((l) => l.match(CHECKPOINT_LINE)).filter((m): m is RegExpMatchArray => m !== null);
   await waitFor(
-    'a checkpoint past step 300',
-    () => (checkpointed().some((m) => Number(m[1]) >= 300) ? true : undefined),
+    `a checkpoint past step ${KILL_AFTER_STEP}`,
+    () => (checkpointed().some((m) => Number(m[1]) >= KILL_AFTER_STEP) ? true : undefined),
     120_000,
   );
   first.child.kill('SIGKILL');
