@@ -1,16 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-/** The CLIs as a user runs them: `npm start -- …` and `npm run worker -- …` run these entry points. */
+/**
+ * The CLIs as a user runs them: `npm start -- …` and `npm run worker -- …` run these entry points.
+ * Most tests start one process that exits by itself, and most of their time is its start-up (2-3 s
+ * of module loading): those run concurrently. Whatever a failed test left running is killed when
+ * the file ends (not after each test, which would kill the processes of the tests still running).
+ */
 const TSX = ['--import', 'tsx'];
 const children: ChildProcess[] = [];
 
-afterEach(() => {
+afterAll(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
@@ -52,7 +58,7 @@ function lineMatching(child: ChildProcess, pattern: RegExp): Promise<RegExpMatch
 }
 
 describe('hub CLI', () => {
-  it('--help lists every flag', async () => {
+  it.concurrent('--help lists every flag', async () => {
     const { code, stdout } = await finished(run('server/main.ts', ['--help']));
     expect(code).toBe(0);
     for (const flag of [
@@ -84,7 +90,7 @@ describe('hub CLI', () => {
     }
   });
 
-  it.each([
+  it.concurrent.each([
     [['--mode', 'fast'], /--mode.*Allowed choices are async, sync/],
     [['--shards', 'two'], /--shards.*expected a whole number from 1 to 64, got "two"/],
     [['--lr', '-1'], /--lr.*expected a positive number/],
@@ -106,6 +112,24 @@ describe('hub CLI', () => {
     expect(code).not.toBe(0);
     expect(stderr).toMatch(message);
   });
+
+  it.concurrent(
+    'names the fix when the port is taken',
+    async () => {
+      // Taken by anything listening there (not a whole first hub: its start-up is not the point).
+      const taker = createServer();
+      await new Promise<void>((resolve) => taker.listen(0, '127.0.0.1', resolve));
+      const port = String((taker.address() as { port: number }).port);
+      try {
+        const { code, stderr } = await finished(run('server/main.ts', ['--port', port]));
+        expect(code).toBe(1);
+        expect(stderr).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use; pick another with --port`));
+      } finally {
+        await new Promise((resolve) => taker.close(resolve));
+      }
+    },
+    60_000,
+  );
 
   it('starts in local mode by default, serves /api/status, and a worker CLI trains against it', async () => {
     const hub = run('server/main.ts', ['--port', '0', '--shards', '3', '--eval-interval', '600']);
@@ -135,14 +159,6 @@ describe('hub CLI', () => {
     // SIGTERM is a graceful shutdown: a last checkpoint is written.
     expect(stdout).toMatch(/checkpoint: step 2, test accuracy \d\.\d{4} -> /);
   }, 90_000);
-
-  it('names the fix when the port is taken', async () => {
-    const first = run('server/main.ts', ['--port', '0']);
-    const [, port] = await lineMatching(first, /status\s+http:\/\/127\.0\.0\.1:(\d+)\//);
-    const { code, stderr } = await finished(run('server/main.ts', ['--port', port]));
-    expect(code).toBe(1);
-    expect(stderr).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use; pick another with --port`));
-  }, 60_000);
 });
 
 describe('export CLI', () => {
@@ -180,15 +196,19 @@ describe('export CLI', () => {
 });
 
 describe('worker CLI', () => {
-  it('says plainly when the hub cannot be reached', async () => {
-    const { code, stderr } = await finished(
-      run('server/worker/main.ts', ['--hub', 'http://127.0.0.1:9', '--steps', '1']),
-    );
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/cannot reach the hub at http:\/\/127\.0\.0\.1:9/);
-  }, 60_000);
+  it.concurrent(
+    'says plainly when the hub cannot be reached',
+    async () => {
+      const { code, stderr } = await finished(
+        run('server/worker/main.ts', ['--hub', 'http://127.0.0.1:9', '--steps', '1']),
+      );
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/cannot reach the hub at http:\/\/127\.0\.0\.1:9/);
+    },
+    60_000,
+  );
 
-  it('refuses a hub that is not a URL', async () => {
+  it.concurrent('refuses a hub that is not a URL', async () => {
     const { code, stderr } = await finished(run('server/worker/main.ts', ['--hub', 'localhost']));
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/expected an http\(s\) URL/);
