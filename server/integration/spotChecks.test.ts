@@ -51,7 +51,9 @@ async function until(done: () => boolean, what: string): Promise<void> {
 
 /**
  * A worker that computes real gradients (or local changes) with TF.js on its leased unit, then lies in
- * one way `forge` chooses, listing the batch it claims; the gradient's norm is an honest one's.
+ * one way `forge` chooses, listing the batch it claims; the gradient's norm is an honest one's. It
+ * pushes until it is refused UNTRUSTED (the end of the story: every later push is refused the same
+ * way), at most `pushes` times, and returns each push's refusal code (null: accepted).
  */
 async function liar(
   client: HubClient,
@@ -100,6 +102,7 @@ async function liar(
             (error: { code: string }) => error.code,
           ),
       );
+      if (codes.at(-1) === 'UNTRUSTED') break;
       await new Promise((r) => setTimeout(r, 300));
     }
   } finally {
