@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GradientWorker } from '../../shared/GradientWorker.js';
 import { HubClient, HubRequestError } from '../../shared/HubClient.js';
 import { passKnownAnswer } from '../../shared/knownAnswer.js';
@@ -6,7 +6,7 @@ import { layoutOfModel } from '../../shared/layout.js';
 import { buildModel } from '../../shared/models.js';
 import { examplesToTensors } from '../../shared/examplesTensors.js';
 import { computeGradients, writeFlatWeights } from '../../shared/training.js';
-import { closedAfterEach } from '../testing/closedAfterEach.js';
+import type { RunningHub } from '../startHub.js';
 import { startTestHub, testGradient } from '../testing/testHub.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 
@@ -14,17 +14,24 @@ import { initNodeTf } from '../tf/initNodeTf.js';
  * The known-answer check at join, over real sockets with real TF.js on both sides: a worker's pushes
  * count once its backend computed one gradient the hub checked against its own. Each wrong answer a
  * broken backend (or a liar) could give is refused by name, and the hub's weights do not move.
+ *
+ * One hub for the file: a pass counts for an identity and a backend, and each test connects
+ * volunteers of its own (new identities), so what one test's volunteers did decides nothing for
+ * another's; the hub-wide counters are compared before and after instead of to zero.
  */
-const opened = closedAfterEach();
+let hub: RunningHub;
+const clients: HubClient[] = [];
 
-async function start(): Promise<void> {
+beforeAll(async () => {
   await initNodeTf('wasm');
-  opened.hub = await startTestHub({ model: 'cnn', knownAnswer: true });
-}
+  hub = await startTestHub({ model: 'cnn', knownAnswer: true });
+});
+afterEach(() => clients.splice(0).forEach((c) => c.close()));
+afterAll(() => hub?.close());
 
 async function connect(backend = 'wasm', identity?: string): Promise<HubClient> {
-  const client = await HubClient.connect({ url: opened.hub!.url, backend, ackTimeoutMs: 20_000, identity });
-  opened.clients.push(client);
+  const client = await HubClient.connect({ url: hub.url, backend, ackTimeoutMs: 20_000, identity });
+  clients.push(client);
   return client;
 }
 
@@ -64,11 +71,11 @@ async function answerWith(
 
 describe('the known-answer check at join', () => {
   it('a push before the check is refused NOT_VERIFIED; after it passes, pushes count', async () => {
-    await start();
     const client = await connect();
     expect(client.config.knownAnswer).toBe(true);
+    const stepBefore = hub.hub.coordinator.status().globalStep;
     expect(await push(client)).toBe('NOT_VERIFIED');
-    expect(opened.hub!.hub.coordinator.status().globalStep).toBe(0);
+    expect(hub.hub.coordinator.status().globalStep).toBe(stepBefore);
     const model = buildModel(client.config.model);
     const passed = await passKnownAnswer(client, model, layoutOfModel(model));
     model.dispose();
@@ -84,7 +91,6 @@ describe('the known-answer check at join', () => {
     ['scaled by 1.5 (plausible direction, wrong length)', (g) => g.map((v) => v * 1.5)],
     ['noise of the same norm', (g) => testGradient(g.length, 3).map((v, i) => v * Math.abs(g[i % 97]))],
   ])('an answer with %s is refused KNOWN_ANSWER_FAILED, and pushes stay refused', async (_name, lie) => {
-    await start();
     const client = await connect();
     expect(await answerWith(client, lie)).toBe('KNOWN_ANSWER_FAILED');
     expect(await push(client)).toBe('NOT_VERIFIED');
@@ -94,7 +100,6 @@ describe('the known-answer check at join', () => {
   });
 
   it('an answer to a check never given, or given twice, is refused UNKNOWN_CHECK', async () => {
-    await start();
     const client = await connect();
     const gradient = new Float32Array(client.config.params);
     expect(await codeOf(client.answerKnownAnswer('never-issued', gradient, 1))).toBe('UNKNOWN_CHECK');
@@ -105,7 +110,6 @@ describe('the known-answer check at join', () => {
   });
 
   it('a pass follows the volunteer across reconnects on the same backend, not to another backend', async () => {
-    await start();
     const client = await connect('wasm');
     expect(await answerWith(client, (g) => g)).toBeNull();
     client.close();
@@ -120,8 +124,8 @@ describe('the known-answer check at join', () => {
   it.each([true, false])(
     'a GradientWorker passes the check by itself and trains (listener: %s)',
     async (listen) => {
-      await start();
       const client = await connect();
+      const notVerifiedBefore = hub.hub.coordinator.status().refusals.NOT_VERIFIED;
       const checks: number[] = [];
       const summary = await new GradientWorker({
         client,
@@ -130,7 +134,7 @@ describe('the known-answer check at join', () => {
       }).run();
       expect(checks).toHaveLength(listen ? 1 : 0);
       expect(summary).toMatchObject({ steps: 5, refused: 0 });
-      expect(opened.hub!.hub.coordinator.status().refusals.NOT_VERIFIED).toBeUndefined();
+      expect(hub.hub.coordinator.status().refusals.NOT_VERIFIED).toBe(notVerifiedBefore);
     },
   );
 });
