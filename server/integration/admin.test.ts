@@ -1,16 +1,29 @@
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { GradientWorker } from '../../shared/GradientWorker.js';
 import type { HubClient } from '../../shared/HubClient.js';
 import type { RunningHub } from '../startHub.js';
 import { connectClient, startTestHub, testGradient } from '../testing/testHub.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 
+/**
+ * One hub for the refusals and the mode test: a refused action changes nothing (each refusal test
+ * checks so), so the mode test starts on a hub in the state of a new one (startTestHub's defaults:
+ * async, adam at 0.001). The pause test's hub (sgd) is its own.
+ */
+let shared: RunningHub;
+beforeAll(async () => {
+  shared = await startTestHub();
+});
+afterAll(() => shared?.close());
+
 let hub: RunningHub | undefined;
 let client: HubClient | undefined;
 
 afterEach(async () => {
   client?.close();
-  await hub?.close();
+  client = undefined;
+  if (hub !== shared) await hub?.close();
+  hub = undefined;
 });
 
 function post(url: string, token: string | null, body?: unknown): Promise<Response> {
@@ -32,7 +45,7 @@ it.each([
   ['mode', { mode: 'sync' }],
   ['reset', undefined],
 ])('without the admin token, %s is refused and changes nothing', async (action, body) => {
-  hub = await startTestHub();
+  hub = shared;
   const before = await hub.hub.status();
   for (const token of [null, 'wrong-token', `${hub.adminToken}x`]) {
     const response = await post(`${hub.url}/api/admin/${action}`, token, body);
@@ -95,7 +108,8 @@ it('with the token: pause holds the workers and the weights, resume lets them on
 
 it('with the token: the mode switches both ways under a training worker, and reset starts the run over', async () => {
   await initNodeTf('wasm');
-  hub = await startTestHub({ mode: 'async', optimizer: 'adam', learningRate: 0.001 });
+  hub = shared;
+  expect(hub.hub.options).toMatchObject({ mode: 'async', optimizer: 'adam', learningRate: 0.001 });
   client = await connectClient(hub, 'wasm');
   const worker = new GradientWorker({ client });
   const running = worker.run();
