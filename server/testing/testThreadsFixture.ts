@@ -1,10 +1,11 @@
 /** A module for testThreads.test.ts to run in TestThreads. */
 import { threadId } from 'node:worker_threads';
 
-/** Which thread ran the call, after `ms`. */
-export async function whichThread(ms: number): Promise<number> {
+/** Which thread ran the call, and when (ms since the epoch) it began and ended: `ms` later. */
+export async function whichThread(ms: number): Promise<{ threadId: number; began: number; ended: number }> {
+  const began = performance.timeOrigin + performance.now();
   await new Promise((resolve) => setTimeout(resolve, ms));
-  return threadId;
+  return { threadId, began, ended: performance.timeOrigin + performance.now() };
 }
 
 export async function fails(message: string): Promise<never> {
