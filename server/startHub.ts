@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SAMPLE_DIGIT_COUNT } from '../shared/dashboardProtocol.js';
 import { createHub, type Hub } from './createHub.js';
 import { loadMnist } from './data/mnist.js';
-import { Evaluator } from './evaluation/Evaluator.js';
+import { NEW_EVALUATOR_PER_HUB, type EvaluatorSource } from './evaluation/Evaluator.js';
 import { generateAdminToken } from './http/adminAuth.js';
 import type { HubOptions } from './options.js';
 import type { ShardRef } from './actors/ShardRef.js';
@@ -49,6 +49,8 @@ export interface ListenOptions {
   readonly log?: (line: string) => void;
   /** The token admin actions need; generated when absent. */
   readonly adminToken?: string;
+  /** Where the evaluation thread comes from; default NEW_EVALUATOR_PER_HUB. */
+  readonly evaluators?: EvaluatorSource;
 }
 
 /**
@@ -93,7 +95,8 @@ export async function startHub(
   }
   let checkpointer: Checkpointer | null = null;
   const adminToken = listen.adminToken ?? generateAdminToken();
-  const evaluator = await Evaluator.start({
+  const evaluators = listen.evaluators ?? NEW_EVALUATOR_PER_HUB;
+  const evaluator = await evaluators.acquire({
     model: options.model,
     testSubset: options.evalExamples,
     sampleCount: SAMPLE_DIGIT_COUNT,
@@ -142,7 +145,7 @@ export async function startHub(
       });
     });
   } catch (error) {
-    await evaluator.close();
+    await evaluators.release(evaluator);
     http.close();
     throw error;
   }
@@ -162,7 +165,7 @@ export async function startHub(
       await hub.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      await evaluator.close();
+      await evaluators.release(evaluator);
     },
   };
 }

@@ -10,7 +10,7 @@ import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
 import { CheckpointMismatchError, encodeRunCheckpoint } from '../checkpoints/runCheckpoint.js';
 import type { HubOptions } from '../options.js';
 import { startHub } from '../startHub.js';
-import { connectClient } from '../testing/testHub.js';
+import { connectClient, TEST_LISTEN } from '../testing/testHub.js';
 import { trainUntilTarget } from '../testing/trainUntilTarget.js';
 import { initNodeTf } from '../tf/initNodeTf.js';
 import { NatsPayloadTooLargeError } from './clusterErrors.js';
@@ -69,12 +69,12 @@ describe('a coordinator on shard processes over NATS', () => {
 
     // A coordinator that splits the model otherwise than its shards is refused before it serves.
     await expect(
-      startHub(hubOptions({ model: 'mlp' }), { host: '127.0.0.1', port: 0 }, undefined, {
+      startHub(hubOptions({ model: 'mlp' }), TEST_LISTEN, undefined, {
         shards: remote.refs,
       }),
     ).rejects.toThrow(/shard 0 holds floats \[0, \+2997\), but --model mlp --shards 2 puts shard 0 at/);
 
-    const running = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, undefined, {
+    const running = await startHub(hubOptions(), TEST_LISTEN, undefined, {
       shards: remote.refs,
     });
     opened.hubs.push(running);
@@ -161,11 +161,11 @@ describe('a coordinator on shard processes over NATS', () => {
     const runDir = join(dir, 'run');
     await new CheckpointStore(runDir, 1).write(encodeRunCheckpoint(saved), saved.coordinator.globalStep);
     const runCheckpoints = { dir: runDir, intervalMs: 60_000, keep: 1, fresh: false };
-    const embedded = startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, runCheckpoints);
+    const embedded = startHub(hubOptions(), TEST_LISTEN, runCheckpoints);
     await expect(embedded).rejects.toBeInstanceOf(CheckpointMismatchError);
     await expect(embedded).rejects.toThrow(/was saved by a coordinator \(--role coordinator\)/);
     // A coordinator started again resumes it, on the shard processes as they are.
-    const again = await startHub(hubOptions(), { host: '127.0.0.1', port: 0 }, runCheckpoints, {
+    const again = await startHub(hubOptions(), TEST_LISTEN, runCheckpoints, {
       shards: remote.refs,
     });
     opened.hubs.push(again);

@@ -25,6 +25,23 @@ export interface EvaluatorOptions {
   readonly sampleCount?: number;
 }
 
+/**
+ * Where a hub gets its evaluator, and what it does with it when it closes. The default starts a
+ * thread per hub and terminates it with the hub; tests share threads between the many hubs one test
+ * file starts (server/testing/evaluatorPool.ts), since a thread takes ~1 s to start from the sources.
+ */
+export interface EvaluatorSource {
+  acquire(options: EvaluatorOptions): Promise<Evaluator>;
+  /** Called once per acquired evaluator, when its hub closes or fails to start. */
+  release(evaluator: Evaluator): Promise<void>;
+}
+
+/** A thread of its own for every hub. */
+export const NEW_EVALUATOR_PER_HUB: EvaluatorSource = {
+  acquire: (options) => Evaluator.start(options),
+  release: (evaluator) => evaluator.close(),
+};
+
 /** An evaluation that could not run: the thread failed, crashed, or the Evaluator was closed. */
 export class EvaluationError extends Error {
   constructor(message: string) {
@@ -127,6 +144,11 @@ export class Evaluator {
       worker.on('exit', onExit);
     });
     return new Evaluator(worker, ready.parameterCount, ready.examples, ready.backend);
+  }
+
+  /** False once the thread is gone (crashed, exited or closed): every call then rejects. */
+  get usable(): boolean {
+    return this.failure === undefined;
   }
 
   /** Evaluations sent and not yet answered (the one running included). */

@@ -8,7 +8,7 @@ import type { DashboardAuth, DashboardRole } from '../../shared/dashboardProtoco
 import type { HubClient } from '../../shared/HubClient.js';
 import { DEFAULT_HUB_OPTIONS } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
-import { checksums, connectClient, startTestHub, testGradient } from '../testing/testHub.js';
+import { checksums, connectClient, startTestHub, TEST_LISTEN, testGradient } from '../testing/testHub.js';
 
 // Acceptance 3 on the socket side: over the dashboard namespace, every action that changes the run
 // is refused without the admin token and works with it.
@@ -174,7 +174,7 @@ it('with the token and checkpoints on, "checkpoint now" writes one and says whic
       evalExamples: 2_000,
       knownAnswer: false,
     },
-    { host: '127.0.0.1', port: 0 },
+    TEST_LISTEN,
     { dir, intervalMs: 600_000, keep: 3, fresh: true },
   );
   await trainOneStep(hub);

@@ -11,7 +11,7 @@ import { CheckpointMismatchError } from '../checkpoints/runCheckpoint.js';
 import { loadMnistSplit } from '../data/mnist.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
-import { testGradient } from '../testing/testHub.js';
+import { TEST_LISTEN, testGradient } from '../testing/testHub.js';
 
 const OPTIONS: HubOptions = {
   ...DEFAULT_HUB_OPTIONS,
@@ -39,11 +39,7 @@ afterEach(async () => {
 });
 
 async function start(options: HubOptions = OPTIONS, log: string[] = []): Promise<RunningHub> {
-  const hub = await startHub(
-    options,
-    { host: '127.0.0.1', port: 0, log: (line) => log.push(line) },
-    checkpoints,
-  );
+  const hub = await startHub(options, { ...TEST_LISTEN, log: (line) => log.push(line) }, checkpoints);
   running.push(hub);
   return hub;
 }

@@ -7,7 +7,7 @@ import type { TrainingMode } from '../../shared/protocol.js';
 import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
-import { connectClient, testGradient } from '../testing/testHub.js';
+import { connectClient, TEST_LISTEN, testGradient } from '../testing/testHub.js';
 
 /**
  * A graceful shutdown with pushes in flight loses none that it acknowledged: eight connections keep
@@ -39,7 +39,7 @@ async function start(mode: TrainingMode): Promise<RunningHub> {
     evalExamples: 10_000,
   };
   const checkpoints: CheckpointOptions = { dir, intervalMs: 600_000, keep: 3, fresh: false };
-  const hub = await startHub(options, { host: '127.0.0.1', port: 0 }, checkpoints);
+  const hub = await startHub(options, TEST_LISTEN, checkpoints);
   hubs.push(hub);
   return hub;
 }

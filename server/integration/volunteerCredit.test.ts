@@ -8,7 +8,7 @@ import type { VolunteerStanding } from '../actors/VolunteerCredit.js';
 import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
 import { startHub, type RunningHub } from '../startHub.js';
-import { testGradient } from '../testing/testHub.js';
+import { TEST_LISTEN, testGradient } from '../testing/testHub.js';
 
 /**
  * Issue 16, credit that lasts: one identity is one volunteer however many tabs and reloads it has,
@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<RunningHub> {
-  const hub = await startHub(OPTIONS, { host: '127.0.0.1', port: 0 }, checkpoints);
+  const hub = await startHub(OPTIONS, TEST_LISTEN, checkpoints);
   running.push(hub);
   return hub;
 }

@@ -1,11 +1,16 @@
 import { HubClient } from '../../shared/HubClient.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
-import { startHub, type RunningHub } from '../startHub.js';
+import { startHub, type ListenOptions, type RunningHub } from '../startHub.js';
+import { POOLED_EVALUATORS } from './evaluatorPool.js';
+
+/** Where test hubs listen (127.0.0.1, a free port), with the process's shared evaluation threads. */
+export const TEST_LISTEN: ListenOptions = { host: '127.0.0.1', port: 0, evaluators: POOLED_EVALUATORS };
 
 /**
  * A real hub on 127.0.0.1, port 0, with test-sized defaults. Always `close()` it. Async mode unless
  * the test says otherwise: most tests push single gradients and count steps one by one, by hand, so
- * the known-answer check is off unless a test asks for it (workChecks.test.ts, the e2e specs).
+ * the known-answer check is off unless a test asks for it (workChecks.test.ts, the e2e specs). Its
+ * evaluation thread is shared with the process's earlier hubs (evaluatorPool.ts).
  */
 export function startTestHub(overrides: Partial<HubOptions> = {}): Promise<RunningHub> {
   return startHub(
@@ -17,7 +22,7 @@ export function startTestHub(overrides: Partial<HubOptions> = {}): Promise<Runni
       knownAnswer: false,
       ...overrides,
     },
-    { host: '127.0.0.1', port: 0 },
+    TEST_LISTEN,
   );
 }
 
