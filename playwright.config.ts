@@ -9,6 +9,8 @@ if (chromium.path === null) throw new Error(`${chromium.problem}.\n${HOW_TO_GET_
 
 export default defineConfig({
   testDir: 'e2e',
+  // Builds the server once for the run: the cluster specs' processes run it (server/testing/testProcesses.ts).
+  globalSetup: './server/testing/globalBuild.ts',
   // Each test starts its own hub and trains in real tabs on a 2-core machine: one at a time.
   workers: 1,
   fullyParallel: false,

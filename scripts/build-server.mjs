@@ -4,8 +4,9 @@
 // of compiling TypeScript at every start. Each .ts file of server/ and shared/ (tests left out) is
 // transpiled on its own by esbuild, in the same folders under dist/ (dist/server/main.js, dist/shared/…),
 // so every `import.meta.url`-relative path between them still holds; the .wasm kernels are copied next
-// to the modules that load them. No bundling and no type checking: `npm run typecheck` checks the
-// types (tsc over the same files took 10-16 s here, esbuild well under a second).
+// to the modules that load them, and the scripts/ modules the server imports to dist/scripts/. No
+// bundling and no type checking: `npm run typecheck` checks the types (tsc over the same files took
+// 10-16 s here, esbuild well under a second).
 //
 //   node scripts/build-server.mjs [--outdir DIR]   (default dist; DIR must lie inside the repository,
 //                                                  so that the modules find node_modules)
@@ -17,6 +18,8 @@ import { build } from 'esbuild';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The folders built, relative to the repository root. */
 export const SOURCE_DIRS = ['server', 'shared'];
+/** Plain JavaScript modules the server imports from scripts/ (natsServer.ts: findNatsServer), copied as they are. */
+const SCRIPT_MODULES = ['scripts/find-nats-server.mjs', 'scripts/debianPackage.mjs'];
 
 /** The files of `dir` (relative to the root) that the built server needs: sources and .wasm kernels. */
 function filesOf(dir) {
@@ -33,7 +36,7 @@ function filesOf(dir) {
 export async function buildServer(outdir = 'dist') {
   const out = resolve(ROOT, outdir);
   const sources = [];
-  const assets = [];
+  const assets = [...SCRIPT_MODULES];
   for (const dir of SOURCE_DIRS) {
     // A clean folder each time: a module deleted from the sources must not linger in the build.
     rmSync(join(out, dir), { recursive: true, force: true });

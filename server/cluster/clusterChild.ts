@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { nodeArgsToRun } from '../processEntry.js';
 
 /** Lines of a child's output kept to show when it dies. */
 const TAIL_LINES = 20;
@@ -7,7 +8,9 @@ const TAIL_LINES = 20;
 export interface ClusterChildOptions {
   /** How its lines are prefixed and how it is named in messages: `shard 0`, `coordinator`, ... */
   readonly name: string;
-  /** Script and arguments, run as `node --import tsx <args>` in `cwd`. */
+  /** The module to run, as a path in the sources (`server/main.ts`): see nodeArgsToRun. */
+  readonly module: string;
+  /** Its arguments. */
   readonly args: readonly string[];
   readonly cwd: string;
   /** Its environment; default: the cluster's. */
@@ -39,7 +42,7 @@ export class ClusterChild {
 
   constructor(options: ClusterChildOptions) {
     this.name = options.name;
-    this.process = spawn(process.execPath, ['--import', 'tsx', ...options.args], {
+    this.process = spawn(process.execPath, [...nodeArgsToRun(options.module), ...options.args], {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],

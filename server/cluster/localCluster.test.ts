@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HubClient } from '../../shared/HubClient.js';
 import type { HubStatus } from '../hubStatus.js';
 import { testGradient } from '../testing/testHub.js';
+import { nodeArgsForTest } from '../testing/testProcesses.js';
 
 /**
  * `npm run cluster` end to end: the command itself (node --import tsx, as the npm script runs it) with
@@ -39,7 +40,7 @@ describe('npm run cluster', () => {
   it('starts NATS, 2 shards, a coordinator and a gateway, takes a push through the gateway, and stops them all on SIGINT', async () => {
     dir = await mkdtemp(join(tmpdir(), 'local-cluster-'));
     const args = [
-      ...['--import', 'tsx', join('server', 'cluster', 'clusterMain.ts')],
+      ...nodeArgsForTest('server/cluster/clusterMain.ts'),
       ...['--shards', '2', '--gateways', '1', '--port', '0', '--host', '127.0.0.1'],
       ...['--checkpoint-dir', dir, '--subject-prefix', 'local-cluster-test', '--no-build-client'],
       ...['--mode', 'async', '--', '--eval-interval', '3600', '--no-known-answer'],

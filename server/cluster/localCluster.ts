@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../repoRoot.js';
 import { ClusterChild } from './clusterChild.js';
 import type { ClusterCommandLine } from './clusterCommand.js';
 import {
@@ -15,8 +15,6 @@ import {
   type ClusterServing,
 } from './clusterPlan.js';
 
-/** The repository root: children run `server/main.ts` from there, wherever the cluster was started. */
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join('server', 'main.ts');
 const NATS_CHILD = join('server', 'cluster', 'natsChild.ts');
 
@@ -77,19 +75,19 @@ export class LocalCluster {
     const { cli } = this;
     const storeDir = natsStoreDir(this.checkpointDir);
     await mkdir(storeDir, { recursive: true });
-    const nats = this.spawn('nats', [NATS_CHILD, storeDir]);
+    const nats = this.spawn('nats', NATS_CHILD, [storeDir]);
     const natsUrl = (await this.waitFor(nats, /serving (nats:\/\/\S+)/, START_MS.nats))[1];
     const at: ClusterAddress = { natsUrl, checkpointDir: this.checkpointDir, host: cli.host };
 
     const shards = Array.from({ length: cli.shards }, (_, i) =>
-      this.spawn(`shard ${i}`, [MAIN, ...shardArgs(cli, at, i)]),
+      this.spawn(`shard ${i}`, MAIN, shardArgs(cli, at, i)),
     );
     await Promise.all(shards.map((shard) => this.waitFor(shard, /serving floats/, START_MS.shard)));
 
     // With a standby, both coordinators need one admin token, or the link dies with the first.
     const token = cli.standby && !process.env.HUB_ADMIN_TOKEN ? randomBytes(16).toString('hex') : null;
     const env = token === null ? undefined : { HUB_ADMIN_TOKEN: token };
-    const coordinator = this.spawn('coordinator', [MAIN, ...coordinatorArgs(cli, at, cli.port)], env);
+    const coordinator = this.spawn('coordinator', MAIN, coordinatorArgs(cli, at, cli.port), env);
     const adminLine = this.waitFor(coordinator, ADMIN, START_MS.coordinator).catch(() => null);
     const coordinatorUrl = (await this.waitFor(coordinator, SERVING, START_MS.coordinator))[1];
     const adminUrl =
@@ -99,7 +97,7 @@ export class LocalCluster {
 
     const ports = plannedPorts(cli);
     const gateways = ports.gateways.map((port, i) =>
-      this.spawn(`gateway ${i}`, [MAIN, ...gatewayArgs(cli, at, port)]),
+      this.spawn(`gateway ${i}`, MAIN, gatewayArgs(cli, at, port)),
     );
     const gatewayUrls = await Promise.all(
       gateways.map(async (gateway) => (await this.waitFor(gateway, SERVING, START_MS.gateway))[1]),
@@ -107,7 +105,7 @@ export class LocalCluster {
 
     let standbyUrl: string | null = null;
     if (cli.standby) {
-      const standby = this.spawn('standby', [MAIN, ...coordinatorArgs(cli, at, ports.standby)], env);
+      const standby = this.spawn('standby', MAIN, coordinatorArgs(cli, at, ports.standby), env);
       // A standby that waits to take over prints no URL; one that dies at once fails the start.
       standbyUrl = await this.waitFor(standby, SERVING, STANDBY_URL_MS).then(
         (match) => match[1],
@@ -173,10 +171,16 @@ export class LocalCluster {
     return clean;
   }
 
-  private spawn(name: string, args: readonly string[], env?: Record<string, string>): ClusterChild {
+  private spawn(
+    name: string,
+    module: string,
+    args: readonly string[],
+    env?: Record<string, string>,
+  ): ClusterChild {
     if (this.stopping !== null) throw new Error('the cluster is stopping');
     const child = new ClusterChild({
       name,
+      module,
       args,
       cwd: REPO_ROOT,
       env: env === undefined ? undefined : { ...process.env, ...env },
@@ -220,7 +224,7 @@ export class LocalCluster {
         err('cluster: the standby takes over within seconds (once the lease is 3 s old)');
       }
       const npm = child.name.startsWith('shard ') ? 'npm run hub --' : 'npm start --';
-      err(`cluster: the others keep running; to start it again: ${npm} ${shellWords(entry.args.slice(1))}`);
+      err(`cluster: the others keep running; to start it again: ${npm} ${shellWords(entry.args)}`);
     }
     if (this.children.every(({ child: c }) => !c.running)) this.options.onAllExited?.();
   }

@@ -18,6 +18,7 @@ import { NatsShardRef } from './NatsShardRef.js';
 import { startNatsServer, type NatsServerOptions, type RunningNatsServer } from './natsServer.js';
 import { runShardProcess, type RunningShard, type ShardProcessOptions } from './shardProcess.js';
 import { shardCheckpointDir } from './shardCheckpoint.js';
+import { nodeArgsForTest } from '../testing/testProcesses.js';
 
 /**
  * Shards over a real nats-server (Debian's package; the test command runs
@@ -431,7 +432,7 @@ describe('a shard in its own process', () => {
     // SIGKILL of the CLI would leave running.
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join('server', 'cluster', 'testing', 'shardChild.ts'), JSON.stringify(options)],
+      [...nodeArgsForTest('server/cluster/testing/shardChild.ts'), JSON.stringify(options)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     opened.children.push(child);

@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeArgsForTest } from '../testing/testProcesses.js';
 
 /**
  * The CLIs as a user runs them: `npm start -- …` and `npm run worker -- …` run these entry points.
@@ -13,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * of module loading): those run concurrently. Whatever a failed test left running is killed when
  * the file ends (not after each test, which would kill the processes of the tests still running).
  */
-const TSX = ['--import', 'tsx'];
 const children: ChildProcess[] = [];
 
 afterAll(() => {
@@ -32,7 +32,9 @@ afterAll(async () => {
 function run(script: string, args: string[]): ChildProcess {
   const withDir =
     script === 'server/main.ts' ? [...args, '--checkpoint-dir', checkpointDir, '--fresh'] : args;
-  const child = spawn(process.execPath, [...TSX, script, ...withDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgsForTest(script), ...withDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   return child;
 }

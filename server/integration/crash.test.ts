@@ -9,6 +9,7 @@ import { afterEach, expect, it } from 'vitest';
 import { floatsToBytes } from '../../shared/floatCodec.js';
 import { readNewest } from '../checkpoints/Checkpointer.js';
 import type { HubStatus } from '../hubStatus.js';
+import { nodeArgsForTest } from '../testing/testProcesses.js';
 
 /**
  * The hub killed with SIGKILL mid-run, as a crash would: real processes (`npm start`'s entry point
@@ -23,7 +24,7 @@ afterEach(async () => {
 });
 
 function run(script: string, args: string[]): { child: ChildProcess; lines: string[] } {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, [...nodeArgsForTest(script), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

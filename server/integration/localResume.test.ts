@@ -7,6 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { HubClient } from '../../shared/HubClient.js';
 import type { HubStatus } from '../hubStatus.js';
 import { testGradient } from '../testing/testHub.js';
+import { nodeArgsForTest } from '../testing/testProcesses.js';
 
 /**
  * Local mode's outer momentum lives in the checkpoint: a hub killed with SIGKILL and started again
@@ -33,7 +34,7 @@ async function freePort(): Promise<number> {
 }
 
 function startHubProcess(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], {
+  const child = spawn(process.execPath, [...nodeArgsForTest('server/main.ts'), ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { nodeArgsForTest } from '../../testing/testProcesses.js';
 
 /** A `--role coordinator` or `--role gateway` process of the hub CLI, with the URL it serves. */
 export interface RoleProcess {
@@ -24,7 +24,7 @@ const STATUS_LINE = /status\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/status/;
 /**
  * `npm run hub -- --role <role> --port 0 …` (pass `--nats <url>` and the rest in `args`) in a child
  * process of its own (its own CPU time, as on another machine); resolves with its URL once it prints
- * its status line. Node with tsx's loader, as spawnShardCli, so that a kill reaches the process itself.
+ * its status line. Started as spawnShardCli starts a shard, so that a kill reaches the process itself.
  */
 export async function spawnRole(
   role: 'coordinator' | 'gateway',
@@ -56,7 +56,7 @@ function spawnPendingRole(
 ): { role: PendingRole; ready: Promise<void> } {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join('server', 'main.ts'), '--role', role, '--port', '0', ...args],
+    [...nodeArgsForTest('server/main.ts'), '--role', role, '--port', '0', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { nodeArgsForTest } from '../../testing/testProcesses.js';
 
 /** A `--role shard` process of the hub CLI, started by a test. */
 export interface ShardCli {
@@ -21,16 +21,14 @@ export interface ShardCliOptions {
 
 /**
  * `npm run hub -- --role shard …` as an operator runs it, in a child process; resolves once it serves
- * on NATS. Node with tsx's loader rather than the tsx CLI, whose script runs in a grandchild that a
- * SIGKILL of the CLI would leave behind. The caller kills it.
+ * on NATS. Node itself runs the hub (nodeArgsForTest: the run's build, or the sources under tsx's
+ * loader), so that a SIGKILL reaches the process itself. The caller kills it.
  */
 export async function spawnShardCli(options: ShardCliOptions): Promise<ShardCli> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join('server', 'main.ts'),
+      ...nodeArgsForTest('server/main.ts'),
       ...['--nats', options.natsUrl, '--role', 'shard'],
       ...['--shards', String(options.shards), '--shard-index', String(options.index)],
       ...['--subject-prefix', options.subjectPrefix, '--checkpoint-dir', options.checkpointDir],
