@@ -6,7 +6,7 @@ import { describeTab, expect, test, waitForSteps } from './fixtures.js';
 // examples/s there (~1,700 in front). The same happens wherever a visible page is not drawn (an
 // occluded window the browser does not report, an iframe scrolled out of view): yieldToPage stops
 // waiting for frames that do not come. A truly hidden (and frozen) tab: tabLife.spec.ts.
-const WINDOWS_EACH = 3;
+const WINDOWS_EACH = 2;
 const WINDOW_MS = 3_000;
 
 test('a tab behind another one (visible, not drawn) keeps training, its steps not paced by the frames it gets', async ({

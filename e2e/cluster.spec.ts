@@ -17,6 +17,7 @@ import {
 import type { ShardCli } from '../server/cluster/testing/shardCli.js';
 import { DEFAULT_HUB_OPTIONS } from '../server/options.js';
 import { startHub } from '../server/startHub.js';
+import { TEST_LISTEN } from '../server/testing/testHub.js';
 import { describeTab, expect, hubStatus, test, trainUntilAccuracy } from './fixtures.js';
 
 // Issue 9: the coordinator on shard processes over NATS, with real tabs; a shard process is SIGKILLed
@@ -52,7 +53,7 @@ async function startCoordinatorOnShards(prefix: string, shardArgs: readonly stri
   opened.remote.push(remote);
   const hub = await startHub(
     { ...DEFAULT_HUB_OPTIONS, mode: 'async', model: 'cnn', shards: SHARDS, evalIntervalMs: 60_000 },
-    { host: '127.0.0.1', port: 0 },
+    TEST_LISTEN,
     undefined,
     { shards: remote.refs },
   );

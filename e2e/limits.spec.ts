@@ -4,7 +4,7 @@ import { describeTab, expect, hubStatus, test, waitForSteps, type WorkerTab } fr
 // The volunteer's limits (issue 16): the duty cycle measured against an unlimited tab, limits that a
 // reload keeps, and a limit that holds the tab out of the hub and lets it back.
 
-const WINDOW_MS = 20_000;
+const WINDOW_MS = 10_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Examples/s over WINDOW_MS, from the tab's own count of accepted examples. */

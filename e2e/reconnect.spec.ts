@@ -1,4 +1,5 @@
 import { startHub } from '../server/startHub.js';
+import { TEST_LISTEN } from '../server/testing/testHub.js';
 import { DEFAULT_HUB_OPTIONS } from '../server/options.js';
 import { describeTab, expect, hubStatus, test, waitForSteps } from './fixtures.js';
 
@@ -9,7 +10,7 @@ test('a tab reconnects with backoff when the hub goes away and comes back', asyn
     evalIntervalMs: 60_000,
     evalExamples: 1_000,
   };
-  const first = await startHub(options, { host: '127.0.0.1', port: 0 });
+  const first = await startHub(options, TEST_LISTEN);
   let firstClosed = false;
   let second: Awaited<ReturnType<typeof startHub>> | null = null;
   try {

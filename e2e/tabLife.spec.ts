@@ -173,7 +173,7 @@ interface MeasuredWindow {
 
 /** Freeze/resume cycles after the first, each at another point of a step. */
 const FREEZE_CYCLES = 6;
-const WINDOWS_EACH = 4;
+const WINDOWS_EACH = 2;
 const WINDOW_MS = 3_000;
 /** Time for the tab to settle after a switch (the step in flight, the first yields). */
 const SETTLE_MS = 500;

@@ -5,6 +5,7 @@ import type { Page } from '@playwright/test';
 import type { VolunteerStanding } from '../shared/volunteerStanding.js';
 import { DEFAULT_HUB_OPTIONS } from '../server/options.js';
 import { startHub, type RunningHub } from '../server/startHub.js';
+import { TEST_LISTEN } from '../server/testing/testHub.js';
 import { expect, test } from './fixtures.js';
 
 // Issue 16, acceptance 1 (identity and credit): one browser profile is one volunteer across a reload
@@ -38,7 +39,7 @@ test('one browser profile is one volunteer across a reload and a second tab; its
   const hubs: RunningHub[] = [];
   const context = await browser.newContext();
   try {
-    const first = await startHub(options, { host: '127.0.0.1', port: 0 }, checkpoints);
+    const first = await startHub(options, TEST_LISTEN, checkpoints);
     hubs.push(first);
     const tab = await context.newPage();
     await openTab(tab, first.url);
