@@ -1,6 +1,6 @@
 /**
  * One run of poisoning.test.ts: four volunteers, the first of them hostile when an attack is named,
- * over real sockets with real MNIST gradients. The test runs these in TestThreads (two at a time),
+ * over real sockets with real MNIST gradients of the mlp. The test runs these in TestThreads (two at a time),
  * so this module is loaded in each thread and `run` returns only the test accuracy.
  */
 import { GradientWorker } from '../../shared/GradientWorker.js';
@@ -94,7 +94,7 @@ export async function run(
   await initNodeTf('wasm');
   const running = await withSeededMathRandom(SEED, () =>
     startTestHub({
-      model: 'cnn',
+      model: 'mlp',
       shards: 2,
       roundTimeoutMs: 20_000,
       evalExamples: EVAL_EXAMPLES,
