@@ -26,7 +26,8 @@ export interface ClusterChildOptions {
  * One process of a local cluster: its output prefixed with its name, the last lines kept, a wait for
  * the line that says it serves, and a stop that escalates from SIGTERM to SIGKILL.
  *
- * Node with tsx's loader rather than the tsx CLI, whose script runs in a grandchild that a SIGKILL of
+ * Node itself runs the module (nodeArgsToRun: the built JavaScript when the cluster runs built, tsx's
+ * loader from the sources), never the tsx CLI, whose script runs in a grandchild that a SIGKILL of
  * the CLI would leave behind. Detached (a process group of its own), so that the terminal's Ctrl-C
  * reaches the cluster alone, which then stops its children in order instead of all at once.
  */

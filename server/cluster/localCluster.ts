@@ -24,7 +24,7 @@ const ADMIN = /admin\s+(https?:\/\/\S+)/;
 
 /**
  * How long each role may take to serve. Generous: on two shared cores, a few Node processes loading
- * tsx and TF.js at once take tens of seconds, and a coordinator waits up to 60 s for its shards.
+ * TF.js (and, from the sources, tsx) at once take tens of seconds, and a coordinator waits up to 60 s for its shards.
  */
 const START_MS = { nats: 30_000, shard: 120_000, coordinator: 180_000, gateway: 120_000 };
 /** A standby may never say it serves (it waits to take over): how long to wait for its URL. */

@@ -10,8 +10,8 @@ import { nodeArgsForTest } from '../testing/testProcesses.js';
 
 /**
  * The CLIs as a user runs them: `npm start -- …` and `npm run worker -- …` run these entry points.
- * Most tests start one process that exits by itself, and most of their time is its start-up (2-3 s
- * of module loading): those run concurrently. Whatever a failed test left running is killed when
+ * Most tests start one process that exits by itself, and most of their time is its start-up (module
+ * loading; the processes run the run's build, server/testing/testProcesses.ts): those run concurrently. Whatever a failed test left running is killed when
  * the file ends (not after each test, which would kill the processes of the tests still running).
  */
 const children: ChildProcess[] = [];
