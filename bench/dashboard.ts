@@ -1,7 +1,6 @@
 import type { Page } from '@playwright/test';
 import { DEFAULT_HUB_OPTIONS } from '../server/options.js';
-import { testGradient } from '../server/testing/testHub.js';
-import { HubClient, HubRequestError } from '../shared/HubClient.js';
+import { simulateVolunteers } from '../server/testing/simulatedVolunteers.js';
 import type { BenchBrowser } from './browser.js';
 import { startChildHub, using } from './hubs.js';
 import type { Log } from './log.js';
@@ -80,7 +79,7 @@ export async function measureDashboard(
   return using(
     startChildHub({ model: 'cnn', knownAnswer: false, evalIntervalMs, evalExamples }),
     async (hub) => {
-      const crowd = await simulateVolunteers(hub.url, volunteers);
+      const crowd = await simulateVolunteers(hub.url, volunteers, 'bench volunteer');
       try {
         const tab = await browser.openPage('dashboard', `${hub.url}/`, {
           viewport: VIEWPORT,
@@ -199,56 +198,4 @@ function longTasksBetween(
     ([f, t]) => (window.__benchLongTasks ?? []).filter((e) => e.start < t && e.start + e.duration > f),
     [from, to] as const,
   );
-}
-
-/**
- * `count` simulated volunteers over real sockets, each pulling and pushing a small random gradient
- * about 5 times a second (e2e/dashboard.spec.ts's load: busy, and far below the gateway's limits).
- */
-async function simulateVolunteers(
-  url: string,
-  count: number,
-): Promise<{ pushes(): number; refused(): number; failure(): unknown; stop(): Promise<void> }> {
-  const clients = await Promise.all(
-    Array.from({ length: count }, (_, i) =>
-      HubClient.connect({
-        url,
-        backend: 'simulated',
-        device: `bench volunteer #${i + 1}`,
-        ackTimeoutMs: 20_000,
-      }),
-    ),
-  );
-  let running = true;
-  let pushes = 0;
-  let refused = 0;
-  let failure: unknown = undefined;
-  const loops = clients.map(async (client, i) => {
-    const gradient = testGradient(client.config.params, i + 1).map((v) => v * 1e-3);
-    while (running) {
-      try {
-        const { versions } = await client.pull();
-        await client.push({ versions, examples: 64, loss: 2.3 / (1 + pushes / 500), gradient });
-        pushes++;
-      } catch (error) {
-        if (!running) return;
-        if (!(error instanceof HubRequestError)) {
-          failure ??= error;
-          return;
-        }
-        refused++;
-      }
-      await sleep(150 + (i % 10) * 10);
-    }
-  });
-  return {
-    pushes: () => pushes,
-    refused: () => refused,
-    failure: () => failure,
-    async stop() {
-      running = false;
-      await Promise.allSettled(loops);
-      for (const client of clients) client.close();
-    },
-  };
 }
