@@ -1,17 +1,15 @@
-import { mkdtemp, rm, truncate } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm, truncate } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { examplesToTensors } from '../../shared/examplesTensors.js';
 import { HubClient } from '../../shared/HubClient.js';
-import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
 import { CheckpointStore } from '../checkpoints/CheckpointStore.js';
 import { CheckpointMismatchError } from '../checkpoints/runCheckpoint.js';
 import { loadMnistSplit } from '../data/mnist.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
-import { startHub, type RunningHub } from '../startHub.js';
-import { TEST_LISTEN, testGradient } from '../testing/testHub.js';
+import type { RunningHub } from '../startHub.js';
+import { checkpointedHubsEach } from '../testing/checkpointedHubs.js';
+import { testGradient } from '../testing/testHub.js';
 
 const OPTIONS: HubOptions = {
   ...DEFAULT_HUB_OPTIONS,
@@ -22,31 +20,12 @@ const OPTIONS: HubOptions = {
   evalIntervalMs: 600_000,
   evalExamples: 2_000,
 };
-let dir: string;
-let checkpoints: CheckpointOptions;
-const running: RunningHub[] = [];
-const clients: HubClient[] = [];
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'hub-checkpoints-'));
-  checkpoints = { dir, intervalMs: 600_000, keep: 3, fresh: false };
-});
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  for (const hub of running.splice(0)) await hub.close().catch(() => undefined);
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function start(options: HubOptions = OPTIONS, log: string[] = []): Promise<RunningHub> {
-  const hub = await startHub(options, { ...TEST_LISTEN, log: (line) => log.push(line) }, checkpoints);
-  running.push(hub);
-  return hub;
-}
+const hubs = checkpointedHubsEach('hub-checkpoints', 3);
+const start = (options: HubOptions = OPTIONS, log: string[] = []) => hubs.start(options, log);
+const stop = (hub: RunningHub) => hubs.stop(hub);
 
 async function pushGradients(hub: RunningHub, seeds: number[]): Promise<void> {
-  const client = await HubClient.connect({ url: hub.url, backend: 'test' });
-  clients.push(client);
+  const client = hubs.track(await HubClient.connect({ url: hub.url, backend: 'test' }));
   for (const seed of seeds) {
     const pulled = await client.pull();
     await client.push({
@@ -59,11 +38,6 @@ async function pushGradients(hub: RunningHub, seeds: number[]): Promise<void> {
   client.close();
 }
 
-async function stop(hub: RunningHub): Promise<void> {
-  running.splice(running.indexOf(hub), 1);
-  await hub.close();
-}
-
 it('resumes exactly: weights, Adam state and counters carry on as if never stopped', async () => {
   const first = await start();
   await pushGradients(first, [1, 2, 3, 4, 5]);
@@ -72,7 +46,7 @@ it('resumes exactly: weights, Adam state and counters carry on as if never stopp
   await pushGradients(first, [6]);
   const continued = await first.hub.weights();
   await stop(first); // writes a last checkpoint at step 6: drop it to resume from step 5
-  const files = await new CheckpointStore(dir, 3).list();
+  const files = await new CheckpointStore(hubs.dir, 3).list();
   expect(files).toHaveLength(2);
   await rm(files[0]);
 
@@ -106,7 +80,7 @@ it('a truncated checkpoint is detected, reported, and the one before it is used'
   await first.checkpointNow!();
   await pushGradients(first, [3]);
   await stop(first); // the newest file: step 3
-  const [newest] = await new CheckpointStore(dir, 3).list();
+  const [newest] = await new CheckpointStore(hubs.dir, 3).list();
   await truncate(newest, 1000);
 
   const log: string[] = [];
@@ -123,7 +97,7 @@ it('a checkpoint of another model or shard count is refused with both named; --f
   await expect(start({ ...OPTIONS, model: 'mlp' })).rejects.toThrow(CheckpointMismatchError);
   await expect(start({ ...OPTIONS, shards: 5 })).rejects.toThrow(/saved with 3 shards \(asked: 5\)/);
   await expect(start({ ...OPTIONS, model: 'mlp' })).rejects.toThrow(/model cnn \(asked: mlp\).*--fresh/);
-  checkpoints = { ...checkpoints, fresh: true };
+  hubs.checkpoints = { ...hubs.checkpoints, fresh: true };
   const fresh = await start({ ...OPTIONS, model: 'mlp' });
   expect((await fresh.hub.status()).globalStep).toBe(0);
 });

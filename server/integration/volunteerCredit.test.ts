@@ -1,14 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../shared/errors.js';
 import { HubClient } from '../../shared/HubClient.js';
 import type { VolunteerStanding } from '../actors/VolunteerCredit.js';
-import type { CheckpointOptions } from '../checkpoints/Checkpointer.js';
 import { DEFAULT_HUB_OPTIONS, type HubOptions } from '../options.js';
-import { startHub, type RunningHub } from '../startHub.js';
-import { TEST_LISTEN, testGradient } from '../testing/testHub.js';
+import type { RunningHub } from '../startHub.js';
+import { checkpointedHubsEach } from '../testing/checkpointedHubs.js';
+import { testGradient } from '../testing/testHub.js';
 
 /**
  * Issue 16, credit that lasts: one identity is one volunteer however many tabs and reloads it has,
@@ -25,35 +22,14 @@ const OPTIONS: HubOptions = {
   evalIntervalMs: 600_000,
   evalExamples: 2_000,
 };
-let dir: string;
-let checkpoints: CheckpointOptions;
-const running: RunningHub[] = [];
-const clients: HubClient[] = [];
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'volunteer-credit-'));
-  checkpoints = { dir, intervalMs: 600_000, keep: 2, fresh: false };
-});
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  for (const hub of running.splice(0)) await hub.close().catch(() => undefined);
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function start(): Promise<RunningHub> {
-  const hub = await startHub(OPTIONS, TEST_LISTEN, checkpoints);
-  running.push(hub);
-  return hub;
-}
+const hubs = checkpointedHubsEach('volunteer-credit', 2);
+const start = () => hubs.start(OPTIONS);
 
 async function connect(
   hub: RunningHub,
   options: { identity?: string; name?: string } = {},
 ): Promise<HubClient> {
-  const client = await HubClient.connect({ url: hub.url, backend: 'test', ...options });
-  clients.push(client);
-  return client;
+  return hubs.track(await HubClient.connect({ url: hub.url, backend: 'test', ...options }));
 }
 
 async function pushOnce(client: HubClient, examples: number, seed: number): Promise<void> {
@@ -123,8 +99,7 @@ describe('volunteer credit', () => {
     await pushOnce(client, 25, 1);
     const identity = client.identity;
     client.close();
-    running.splice(running.indexOf(hub), 1);
-    await hub.close();
+    await hubs.stop(hub);
 
     const again = await start();
     expect(await volunteers(again)).toMatchObject([{ name: 'Grace', examples: 25, pushes: 1, online: 0 }]);
