@@ -1,6 +1,6 @@
 import { ErrorCode, HubError } from '../../shared/errors.js';
-import { NormHistory } from '../aggregation/gradientGuard.js';
 import type { GradientPiece } from './ShardActor.js';
+import { BASELINE_TRUST, NormBaseline } from './NormBaseline.js';
 import { VolunteerTrust } from './VolunteerTrust.js';
 
 export interface GradientScreenOptions {
@@ -8,7 +8,7 @@ export interface GradientScreenOptions {
   readonly clipNorm?: number;
   /**
    * Keep a trust score per volunteer (`--trust`, see VolunteerTrust): a gradient more than twice the limit of the recent
-   * accepted norms (or, before there are enough of them, of `clipNorm`) is refused (OUTLIER) and
+   * accepted norms of trusted volunteers (NormBaseline; before there are enough of them, `clipNorm`) is refused (OUTLIER) and
    * costs its worker trust; one a little above it is clipped; the worker's updates are weighted by its trust, and a worker whose trust falls below the
    * floor is refused altogether (UNTRUSTED).
    */
@@ -36,7 +36,7 @@ const OUTLIER_OPTIONS = { minSamples: 8 };
  * recent accepted norms, and its worker's trust. Per-shard pieces are scaled as one vector.
  */
 export class GradientScreen {
-  private readonly history = new NormHistory();
+  private readonly baseline = new NormBaseline();
 
   constructor(
     private readonly options: GradientScreenOptions,
@@ -62,7 +62,7 @@ export class GradientScreen {
     if (trust) {
       // The recent accepted norms' limit; before there are enough of them, --clip-norm stands in.
       const baseline =
-        this.history.size >= OUTLIER_OPTIONS.minSamples ? this.history.upperLimit(OUTLIER_OPTIONS) : limit;
+        this.baseline.size >= OUTLIER_OPTIONS.minSamples ? this.baseline.upperLimit(OUTLIER_OPTIONS) : limit;
       // Far above it: refused, not clipped (under Adam even a clipped bad gradient lingers in the
       // second moment for thousands of steps), and it costs trust. A little above it: clipped, at
       // no cost: honest norms drift up together (measured: 1.2-1.4x the limit in sync rounds), and
@@ -78,8 +78,10 @@ export class GradientScreen {
       limit = Math.min(limit, baseline);
     }
     const scale = norm > limit ? limit / norm : 1;
-    // Only accepted (clipped) norms feed the baseline, so outliers cannot drag it up.
-    this.history.add(norm * scale);
+    // Only accepted (clipped) norms feed the baseline, so outliers cannot drag it up; and only those of
+    // volunteers that earned trust, each up to its share (NormBaseline), so that newcomers, or one
+    // fast pusher, cannot drag it down under the honest norms.
+    if (trust && this.trust.get(volunteer) >= BASELINE_TRUST) this.baseline.add(volunteer, norm * scale);
     return {
       piecesByShard: scale === 1 ? piecesByShard : scaled(piecesByShard, scale),
       weight: trust ? this.trust.get(volunteer) : 1,

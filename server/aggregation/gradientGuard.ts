@@ -129,15 +129,22 @@ export class NormHistory {
   }
 
   private computeStats(): [number, number] {
-    const n = this.count;
-    const s = this.scratch.subarray(0, n);
-    s.set(this.ring.subarray(0, n));
-    s.sort();
-    const median = middle(s);
-    for (let i = 0; i < n; i++) s[i] = Math.abs(s[i] - median);
-    s.sort();
-    return [median, Math.max(MAD_TO_SIGMA * middle(s), MIN_RELATIVE_SPREAD * median)];
+    const s = this.scratch.subarray(0, this.count);
+    s.set(this.ring.subarray(0, this.count));
+    return medianAndSpread(s);
   }
+}
+
+/**
+ * [median, spread] of non-empty `values`, the spread max(1.4826 * MAD, 0.05 * median) that
+ * NormHistory's limit adds `threshold` times to the median. Sorts and overwrites `values` (a scratch copy).
+ */
+export function medianAndSpread(values: Float64Array): [number, number] {
+  values.sort();
+  const median = middle(values);
+  for (let i = 0; i < values.length; i++) values[i] = Math.abs(values[i] - median);
+  values.sort();
+  return [median, Math.max(MAD_TO_SIGMA * middle(values), MIN_RELATIVE_SPREAD * median)];
 }
 
 /** Median of a sorted, non-empty array. */

@@ -140,8 +140,10 @@ it('--trust weights each gradient of a sync round by its worker trust (a worker 
       ),
     );
   };
-  // Enough accepted norms for the screen to call one out of line.
-  for (let i = 0; i < 5; i++)
+  // Enough accepted norms for the screen to call one out of line: eight, from the fifth push of each
+  // worker on (the trust a volunteer needs before its norms shape the baseline, NormBaseline.ts).
+  const rounds = 8;
+  for (let i = 0; i < rounds; i++)
     await round([
       [a, g],
       [b, minusG],
@@ -158,9 +160,9 @@ it('--trust weights each gradient of a sync round by its worker trust (a worker 
   expect(last.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
   const after = await hub.hub.weights();
   // Both started on probation (0.5) and gained 0.02 per accepted push (gradientGuard's recovery):
-  // a had 7 by this one; b had 5, then its outlier halved its trust, then this push.
-  const trustA = 0.5 + 7 * 0.02;
-  const trustB = (0.5 + 5 * 0.02) * 0.5 + 0.02;
+  // a had rounds + 2 by this one; b had `rounds`, then its outlier halved its trust, then this push.
+  const trustA = 0.5 + (rounds + 2) * 0.02;
+  const trustB = (0.5 + rounds * 0.02) * 0.5 + 0.02;
   const weightA = 64 * trustA;
   const weightB = 64 * trustB;
   let worst = 0;
