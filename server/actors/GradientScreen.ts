@@ -1,14 +1,18 @@
 import { ErrorCode, HubError } from '../../shared/errors.js';
 import type { GradientPiece } from './ShardActor.js';
-import { BASELINE_TRUST, NormBaseline } from './NormBaseline.js';
-import { VolunteerTrust } from './VolunteerTrust.js';
+import {
+  DEFAULT_NORM_HISTORY_CAPACITY,
+  DEFAULT_TRUST_OPTIONS,
+  NormHistory,
+} from '../aggregation/gradientGuard.js';
+import { PROBATION_TRUST, VolunteerTrust } from './VolunteerTrust.js';
 
 export interface GradientScreenOptions {
   /** Gradients with a larger L2 norm are scaled down to it (`--clip-norm`). */
   readonly clipNorm?: number;
   /**
    * Keep a trust score per volunteer (`--trust`, see VolunteerTrust): a gradient more than twice the limit of the recent
-   * accepted norms of trusted volunteers (NormBaseline; before there are enough of them, `clipNorm`) is refused (OUTLIER) and
+   * accepted norms of trusted volunteers (BASELINE_TRUST; before there are enough of them, `clipNorm`) is refused (OUTLIER) and
    * costs its worker trust; one a little above it is clipped; the worker's updates are weighted by its trust, and a worker whose trust falls below the
    * floor is refused altogether (UNTRUSTED).
    */
@@ -23,6 +27,17 @@ export interface ScreenedGradient {
 
 /** With trust on, a norm more than this many times the baseline's limit is refused; up to it, clipped. */
 const REFUSE_ABOVE_BASELINE = 2;
+/**
+ * Trust a volunteer needs before its norms shape the baseline: five good pushes past a newcomer's
+ * probation (from an address whose volunteers lost trust, eighteen); half a step of slack for float
+ * sums. A fresh identity costs nothing, so identities that come and go (a poisoner reconnecting as a
+ * newcomer, a crowd of them) are screened against the baseline but never move it: otherwise their
+ * small, accepted norms could pull the limit under the honest norms, and the honest volunteers would
+ * be refused as OUTLIER, then UNTRUSTED.
+ */
+export const BASELINE_TRUST = PROBATION_TRUST + 4.5 * DEFAULT_TRUST_OPTIONS.recovery;
+/** The largest share of the baseline's norms one volunteer holds: a fast pusher cannot make it alone. */
+export const MAX_VOLUNTEER_SHARE = 0.25;
 /** Trust below which a worker's gradients are refused. */
 const MIN_TRUST = 0.2;
 /**
@@ -36,7 +51,7 @@ const OUTLIER_OPTIONS = { minSamples: 8 };
  * recent accepted norms, and its worker's trust. Per-shard pieces are scaled as one vector.
  */
 export class GradientScreen {
-  private readonly baseline = new NormBaseline();
+  private readonly recentNorms = new NormHistory(DEFAULT_NORM_HISTORY_CAPACITY, MAX_VOLUNTEER_SHARE);
 
   constructor(
     private readonly options: GradientScreenOptions,
@@ -62,7 +77,9 @@ export class GradientScreen {
     if (trust) {
       // The recent accepted norms' limit; before there are enough of them, --clip-norm stands in.
       const baseline =
-        this.baseline.size >= OUTLIER_OPTIONS.minSamples ? this.baseline.upperLimit(OUTLIER_OPTIONS) : limit;
+        this.recentNorms.size >= OUTLIER_OPTIONS.minSamples
+          ? this.recentNorms.upperLimit(OUTLIER_OPTIONS)
+          : limit;
       // Far above it: refused, not clipped (under Adam even a clipped bad gradient lingers in the
       // second moment for thousands of steps), and it costs trust. A little above it: clipped, at
       // no cost: honest norms drift up together (measured: 1.2-1.4x the limit in sync rounds), and
@@ -79,9 +96,9 @@ export class GradientScreen {
     }
     const scale = norm > limit ? limit / norm : 1;
     // Only accepted (clipped) norms feed the baseline, so outliers cannot drag it up; and only those of
-    // volunteers that earned trust, each up to its share (NormBaseline), so that newcomers, or one
+    // volunteers that earned trust, each up to its share of them, so that newcomers, or one
     // fast pusher, cannot drag it down under the honest norms.
-    if (trust && this.trust.get(volunteer) >= BASELINE_TRUST) this.baseline.add(volunteer, norm * scale);
+    if (trust && this.trust.get(volunteer) >= BASELINE_TRUST) this.recentNorms.add(norm * scale, volunteer);
     return {
       piecesByShard: scale === 1 ? piecesByShard : scaled(piecesByShard, scale),
       weight: trust ? this.trust.get(volunteer) : 1,

@@ -151,8 +151,27 @@ describe('NormHistory', () => {
     expect(h.size).toBe(0);
   });
 
+  it('keeps each owner to its share: at its share, a new norm replaces its own oldest', () => {
+    const h = new NormHistory(100, 0.25);
+    for (let i = 0; i < 10; i++) h.add(100, `other${i}`);
+    for (let i = 1; i <= 75; i++) h.add(i, 'fast');
+    expect(h.heldBy('fast')).toBe(25);
+    expect(h.size).toBe(35);
+    // What it holds are its latest norms (51..75): the baseline follows an owner's drift.
+    const fastOnly = new NormHistory(100);
+    for (let i = 51; i <= 75; i++) fastOnly.add(i);
+    for (let i = 0; i < 10; i++) fastOnly.add(100);
+    expect(h.upperLimit()).toBeCloseTo(fastOnly.upperLimit(), 12);
+    // Norms without an owner, and other owners, still go oldest first at capacity.
+    for (let i = 0; i < 100; i++) h.add(1);
+    expect(h.size).toBe(100);
+    expect(h.heldBy('fast')).toBe(0);
+    expect(h.heldBy('other0')).toBe(0);
+  });
+
   it('validates its parameters', () => {
     for (const capacity of [0, 1.5, -3]) expect(() => new NormHistory(capacity)).toThrow(RangeError);
+    for (const share of [0, -0.5, 1.5, NaN]) expect(() => new NormHistory(100, share)).toThrow(RangeError);
     const h = new NormHistory();
     expect(() => h.upperLimit({ minSamples: 0 })).toThrow(RangeError);
     expect(() => h.upperLimit({ threshold: 0 })).toThrow(RangeError);

@@ -66,45 +66,63 @@ export const MAD_TO_SIGMA = 1.4826;
 export const MIN_RELATIVE_SPREAD = 0.05;
 
 /**
- * The last `capacity` accepted gradient norms (a ring buffer: bounded memory) and an outlier test against
- * their median and median absolute deviation, robust to the outliers themselves.
+ * The last `capacity` accepted gradient norms (bounded memory) and an outlier test against their median
+ * and median absolute deviation, robust to the outliers themselves.
  *
  * Add only norms you accepted: refused ones must not move the baseline, or a worker could drag it up with a
  * stream of ever larger pushes. The flip side is that a genuine jump in the norm (a loss spike) is refused
  * until something moves the baseline: clip such a push to `upperLimit()` and add the clipped norm, and the
  * limit catches up (measured with capacity 100: a 1.5x jump is accepted after 50 such pushes, 3x-10x after
  * ~100, 100x after ~200). When most workers are flagged at once, suspect the baseline, not all of them.
+ *
+ * With `maxShare` < 1, a norm added with its owner (a volunteer) counts against that owner's share: an
+ * owner at `maxShare * capacity` norms replaces its own oldest, so that it still follows its drift but
+ * cannot make the baseline alone (many small norms from one fast pusher would pull the limit under
+ * everyone else's).
  */
 export class NormHistory {
   readonly capacity: number;
-  private readonly ring: Float64Array;
-  private readonly scratch: Float64Array;
-  private next = 0;
-  private count = 0;
-  /** [median, spread] of the ring, or undefined after an add. */
+  /** Norms one owner may hold. */
+  private readonly perOwner: number;
+  /** Oldest first. */
+  private readonly samples: { readonly norm: number; readonly owner: string | undefined }[] = [];
+  private readonly held = new Map<string, number>();
+  /** [median, spread] of the samples, or undefined after an add. */
   private stats: [number, number] | undefined;
 
-  constructor(capacity = DEFAULT_NORM_HISTORY_CAPACITY) {
+  constructor(capacity = DEFAULT_NORM_HISTORY_CAPACITY, maxShare = 1) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new RangeError(`capacity must be an integer >= 1, got ${capacity}`);
     }
+    if (!(maxShare > 0 && maxShare <= 1)) throw new RangeError(`maxShare must be in (0, 1], got ${maxShare}`);
     this.capacity = capacity;
-    this.ring = new Float64Array(capacity);
-    this.scratch = new Float64Array(capacity);
+    this.perOwner = Math.max(1, Math.floor(capacity * maxShare));
   }
 
   /** Accepted norms held (at most `capacity`). */
   get size(): number {
-    return this.count;
+    return this.samples.length;
   }
 
-  /** Records an accepted norm (finite, >= 0), evicting the oldest when full. */
-  add(norm: number): void {
+  /** Norms `owner` holds now. */
+  heldBy(owner: string): number {
+    return this.held.get(owner) ?? 0;
+  }
+
+  /**
+   * Records an accepted norm (finite, >= 0), evicting the oldest when full, or `owner`'s own oldest when
+   * it holds its share.
+   */
+  add(norm: number, owner?: string): void {
     if (!(Number.isFinite(norm) && norm >= 0))
       throw new RangeError(`norm must be finite and >= 0, got ${norm}`);
-    this.ring[this.next] = norm;
-    this.next = (this.next + 1) % this.capacity;
-    if (this.count < this.capacity) this.count++;
+    if (owner !== undefined && this.heldBy(owner) >= this.perOwner) {
+      this.remove(this.samples.findIndex((s) => s.owner === owner));
+    } else if (this.samples.length >= this.capacity) {
+      this.remove(0);
+    }
+    this.samples.push({ norm, owner });
+    if (owner !== undefined) this.held.set(owner, this.heldBy(owner) + 1);
     this.stats = undefined;
   }
 
@@ -117,7 +135,7 @@ export class NormHistory {
     if (!(Number.isFinite(threshold) && threshold > 0)) {
       throw new RangeError(`threshold must be finite and > 0, got ${threshold}`);
     }
-    if (this.count < minSamples) return Infinity;
+    if (this.samples.length < minSamples) return Infinity;
     const [median, spread] = (this.stats ??= this.computeStats());
     return median + threshold * spread;
   }
@@ -128,23 +146,22 @@ export class NormHistory {
     return norm > this.upperLimit(options);
   }
 
-  private computeStats(): [number, number] {
-    const s = this.scratch.subarray(0, this.count);
-    s.set(this.ring.subarray(0, this.count));
-    return medianAndSpread(s);
+  private remove(index: number): void {
+    const [{ owner }] = this.samples.splice(index, 1);
+    if (owner === undefined) return;
+    const left = this.heldBy(owner) - 1;
+    if (left > 0) this.held.set(owner, left);
+    else this.held.delete(owner);
   }
-}
 
-/**
- * [median, spread] of non-empty `values`, the spread max(1.4826 * MAD, 0.05 * median) that
- * NormHistory's limit adds `threshold` times to the median. Sorts and overwrites `values` (a scratch copy).
- */
-export function medianAndSpread(values: Float64Array): [number, number] {
-  values.sort();
-  const median = middle(values);
-  for (let i = 0; i < values.length; i++) values[i] = Math.abs(values[i] - median);
-  values.sort();
-  return [median, Math.max(MAD_TO_SIGMA * middle(values), MIN_RELATIVE_SPREAD * median)];
+  private computeStats(): [number, number] {
+    const s = Float64Array.from(this.samples, (sample) => sample.norm);
+    s.sort();
+    const median = middle(s);
+    for (let i = 0; i < s.length; i++) s[i] = Math.abs(s[i] - median);
+    s.sort();
+    return [median, Math.max(MAD_TO_SIGMA * middle(s), MIN_RELATIVE_SPREAD * median)];
+  }
 }
 
 /** Median of a sorted, non-empty array. */

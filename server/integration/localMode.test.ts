@@ -264,7 +264,7 @@ it('--trust screens weight changes too: one far above the recent accepted change
   clients.push(honest, liar);
   const n = (await hub.hub.weights()).length;
   // Eight accepted changes make the norm baseline (GradientScreen's minSamples), counted from the
-  // fifth push of each volunteer on (the trust it needs to shape the baseline, NormBaseline.ts).
+  // fifth push of each volunteer on (the trust it needs to shape the baseline, GradientScreen.ts: BASELINE_TRUST).
   const rounds = 8;
   for (let round = 0; round < rounds; round++) {
     const [ph, pl] = await Promise.all([honest.pull(), liar.pull()]);

@@ -141,7 +141,7 @@ it('--trust weights each gradient of a sync round by its worker trust (a worker 
     );
   };
   // Enough accepted norms for the screen to call one out of line: eight, from the fifth push of each
-  // worker on (the trust a volunteer needs before its norms shape the baseline, NormBaseline.ts).
+  // worker on (the trust a volunteer needs before its norms shape the baseline, GradientScreen.ts: BASELINE_TRUST).
   const rounds = 8;
   for (let i = 0; i < rounds; i++)
     await round([
